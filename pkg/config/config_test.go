@@ -1,0 +1,52 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		name, doc string
+		want      Config
+		errMatch  string
+	}{
+		{name: "empty", doc: "", want: Config{}},
+		{name: "full", doc: "db: postgres://127.0.0.1/t\nlisten: 127.0.0.1:9000\nlog:\n  level: debug\n  format: json\n",
+			want: Config{DB: "postgres://127.0.0.1/t", Listen: "127.0.0.1:9000", Log: Log{Level: "debug", Format: "json"}}},
+		{name: "unknown key names the line", doc: "db: x\nlisen: y\n", errMatch: "line 2: field lisen not found"},
+		{name: "bad level", doc: "log:\n  level: loud\n", errMatch: `log.level: "loud"`},
+		{name: "bad format", doc: "log:\n  format: xml\n", errMatch: `log.format: "xml"`},
+		{name: "not yaml", doc: "db: [", errMatch: "yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse(strings.NewReader(tt.doc))
+			if tt.errMatch != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errMatch) {
+					t.Fatalf("error = %v, want one containing %q", err, tt.errMatch)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("Parse = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tenure.yaml")
+	if err := os.WriteFile(path, []byte("nope: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Load error = %v, want it to name %s", err, path)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Fatal("Load of a missing file succeeded")
+	}
+}
