@@ -51,7 +51,8 @@ func uniqueViolation(err error) (field string, ok bool) {
 	}
 	cols := msg[i+len("UNIQUE constraint failed: "):]
 	first, _, _ := strings.Cut(cols, ",")
-	first = strings.TrimSpace(first)
+	// Some drivers append the extended result code: "people.username (2067)".
+	first, _, _ = strings.Cut(strings.TrimSpace(first), " ")
 	if f, ok := uniqueFields[first]; ok {
 		return f, true
 	}

@@ -36,7 +36,7 @@ type personRow struct {
 	Attributes     string `gorm:"type:text"` // JSON object
 	Version        int64  `gorm:"not null"`
 	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	UpdatedAt      time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (personRow) TableName() string { return "people" }
@@ -49,7 +49,7 @@ type orgUnitRow struct {
 	Code      string `gorm:"size:64"`
 	Version   int64  `gorm:"not null"`
 	CreatedAt time.Time
-	UpdatedAt time.Time
+	UpdatedAt time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (orgUnitRow) TableName() string { return "org_units" }
@@ -61,7 +61,7 @@ type groupRow struct {
 	ExternalID  string `gorm:"size:500"`
 	Description string `gorm:"type:text"`
 	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	UpdatedAt   time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (groupRow) TableName() string { return "groups" }
@@ -80,7 +80,7 @@ type appRow struct {
 	Connector    string `gorm:"size:50;not null"`
 	Entitlements string `gorm:"type:text"` // JSON array
 	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	UpdatedAt    time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (appRow) TableName() string { return "apps" }
@@ -113,17 +113,17 @@ type accountRow struct {
 	LastSeenAt  *time.Time
 	Version     int64 `gorm:"not null"`
 	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	UpdatedAt   time.Time `gorm:"autoUpdateTime:false"`
 }
 
 func (accountRow) TableName() string { return "accounts" }
 
 type eventRow struct {
-	ID          string  `gorm:"primaryKey;size:36"`
-	ExternalID  *string `gorm:"size:200;uniqueIndex:ux_events_external_id"`
-	Type        string  `gorm:"size:32;not null"`
-	EmployeeID  string  `gorm:"size:64;not null;index"`
-	PersonID    string  `gorm:"size:36"`
+	ID          string    `gorm:"primaryKey;size:36"`
+	ExternalID  *string   `gorm:"size:200;uniqueIndex:ux_events_external_id"`
+	Type        string    `gorm:"size:32;not null"`
+	EmployeeID  string    `gorm:"size:64;not null;index"`
+	PersonID    string    `gorm:"size:36"`
 	EffectiveAt time.Time `gorm:"not null;index:ix_events_state_effective,priority:2"`
 	Source      string    `gorm:"size:200"`
 	Payload     string    `gorm:"type:text"`
