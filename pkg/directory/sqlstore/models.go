@@ -152,9 +152,13 @@ type auditRow struct {
 
 func (auditRow) TableName() string { return "audit_records" }
 
-// allModels is the schema Migrate creates, in dependency order.
+// allModels is the schema Migrate creates. Files that add tables register their rows with
+// registerModels from an init function, so each area of the store keeps its schema beside its
+// code.
 var allModels = []any{&personRow{}, &orgUnitRow{}, &groupRow{}, &groupMemberRow{}, &appRow{},
 	&grantRow{}, &accountRow{}, &eventRow{}, &auditRow{}}
+
+func registerModels(rows ...any) { allModels = append(allModels, rows...) }
 
 func nullable(s string) *string {
 	if s == "" {
