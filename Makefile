@@ -23,8 +23,10 @@ run: build
 	$(BIN) init
 	$(BIN) serve --listen $(TENURE_LISTEN)
 
+# gotestsum prints one line per package and closes with every skipped test named, so a run
+# shows at a glance that the PostgreSQL, LDAP and browser suites really ran.
 test: test-deps
-	$(GO) test -count=1 -timeout 25m ./...
+	$(GO) tool gotestsum --format pkgname --format-hide-empty-pkg -- -count=1 -timeout 25m ./...
 
 # Installs what the suites need when it can (root with apt-get, TENURE_NO_INSTALL unset);
 # otherwise says which suites will skip. Under CI=true those suites fail instead of skipping.
