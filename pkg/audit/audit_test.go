@@ -70,7 +70,10 @@ func TestTamperingIsDetected(t *testing.T) {
 			r[1].After = json.RawMessage(`{"status":"active","n":1}`)
 			return r
 		}, "at record 2: contents"},
-		{"time changed", func(r []identity.AuditRecord) []identity.AuditRecord { r[3].Time = r[3].Time.Add(time.Second); return r }, "at record 4: contents"},
+		{"time changed", func(r []identity.AuditRecord) []identity.AuditRecord {
+			r[3].Time = r[3].Time.Add(time.Second)
+			return r
+		}, "at record 4: contents"},
 		{"record removed", func(r []identity.AuditRecord) []identity.AuditRecord { return append(r[:2], r[3:]...) }, "expected record 3, found 4"},
 		{"records swapped", func(r []identity.AuditRecord) []identity.AuditRecord { r[1], r[2] = r[2], r[1]; return r }, "expected record 2, found 3"},
 		{"rehashed after edit", func(r []identity.AuditRecord) []identity.AuditRecord {
