@@ -91,7 +91,7 @@ func (e *env) rootCommand() *cobra.Command {
 	pf.StringVar(&e.dbFlag, "db", "", "database URL: sqlite://PATH or postgres://... (env TENURE_DB; default "+config.DefaultDB+")")
 	pf.StringVar(&e.configFlag, "config", "", "YAML configuration file (env TENURE_CONFIG)")
 	pf.StringVarP(&e.output, "output", "o", "table", "output format: table|json|csv")
-	root.AddCommand(e.initCommand(), e.versionCommand(), e.peopleCommand(), e.orgCommand(), e.serveCommand())
+	root.AddCommand(e.initCommand(), e.versionCommand(), e.peopleCommand(), e.orgCommand(), e.serveCommand(), e.policyCommand(), e.accessCommand(), e.ldapCommand(), e.hrCommand())
 	return root
 }
 

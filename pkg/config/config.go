@@ -24,6 +24,8 @@ type Config struct {
 	DB     string `yaml:"db"`
 	Listen string `yaml:"listen"`
 	Log    Log    `yaml:"log"`
+	LDAP   LDAP   `yaml:"ldap"`
+	HR     HR     `yaml:"hr"`
 }
 
 // Log says how Tenure logs.
@@ -74,5 +76,8 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("log.format: %q is not one of text|json", c.Log.Format)
 	}
-	return nil
+	if err := c.HR.Validate(); err != nil {
+		return err
+	}
+	return c.LDAP.Validate()
 }

@@ -150,6 +150,8 @@ type Store interface {
 	Accounts
 	Events
 	AuditLog
+	LDAPFederation
+	HRBulk
 	// InTx runs fn in one transaction: every write fn makes through tx is committed together,
 	// or, if fn returns an error or panics, none is.
 	InTx(ctx context.Context, fn func(tx Store) error) error

@@ -26,6 +26,8 @@ type Config struct {
 	Version string
 	// ReadyTimeout bounds the database check behind /readyz; 2 s when zero.
 	ReadyTimeout time.Duration
+	// HREvents, when set, serves POST /api/v1/hr/events (see NewHRWebhook).
+	HREvents http.Handler
 }
 
 // New returns the root handler.
@@ -52,6 +54,9 @@ func New(cfg Config) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": "ok"})
 	})
+	if cfg.HREvents != nil {
+		mux.Handle("POST /api/v1/hr/events", cfg.HREvents)
+	}
 	return logRequests(cfg.Logger, mux)
 }
 

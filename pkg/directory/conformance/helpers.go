@@ -42,6 +42,8 @@ func RunTests(t *testing.T, newStore func(t *testing.T) directory.Store) {
 	all = append(all, eventTests()...)
 	all = append(all, txTests()...)
 	all = append(all, auditTests()...)
+	all = append(all, ldapTests()...)
+	all = append(all, hrBulkTests()...)
 	all = append(all, subTest{"Ping", testPing})
 	for _, st := range all {
 		t.Run(st.name, func(t *testing.T) {

@@ -1,0 +1,108 @@
+package ldapsync
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/tenure-id/tenure/pkg/config"
+)
+
+// dial connects to the source, upgrades with StartTLS when asked, and binds with the service
+// account (anonymously when no bind DN is configured). The source's timeout bounds the dial
+// and every request after it, so a silo that stops answering fails its own sync only.
+func dial(ctx context.Context, src config.LDAPSource, getenv func(string) string) (*ldap.Conn, error) {
+	tlsConf, err := tlsConfig(src)
+	if err != nil {
+		return nil, err
+	}
+	timeout := src.TimeoutOrDefault()
+	dialer := &net.Dialer{Timeout: timeout}
+	conn, err := ldap.DialURL(src.URL, ldap.DialWithDialer(dialer), ldap.DialWithTLSConfig(tlsConf))
+	if err != nil {
+		return nil, fmt.Errorf("ldap source %s: connect %s: %w", src.Name, src.URL, err)
+	}
+	conn.SetTimeout(timeout)
+	// A cancelled context closes the connection, which ends any request in flight.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	ok := false
+	defer func() {
+		if !ok {
+			stop()
+			conn.Close()
+		}
+	}()
+	if src.StartTLS {
+		if err := conn.StartTLS(tlsConf); err != nil {
+			return nil, fmt.Errorf("ldap source %s: StartTLS: %w", src.Name, err)
+		}
+	}
+	if src.BindDN != "" {
+		pw, err := src.Password(getenv)
+		if err != nil {
+			return nil, err
+		}
+		if err := conn.Bind(src.BindDN, pw); err != nil {
+			return nil, fmt.Errorf("ldap source %s: bind as %s: %w", src.Name, src.BindDN, err)
+		}
+	}
+	ok = true
+	return conn, nil
+}
+
+func tlsConfig(src config.LDAPSource) (*tls.Config, error) {
+	u, err := url.Parse(src.URL)
+	if err != nil {
+		return nil, fmt.Errorf("ldap source %s: url: %w", src.Name, err)
+	}
+	conf := &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
+	if src.CAFile != "" {
+		pem, err := os.ReadFile(src.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ldap source %s: ca_file: %w", src.Name, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ldap source %s: ca_file %s holds no PEM certificate", src.Name, src.CAFile)
+		}
+		conf.RootCAs = pool
+	}
+	return conf, nil
+}
+
+// pagedSearch runs a subtree search one page at a time and hands each page to fn, so a
+// directory of any size is read in bounded memory. It abandons the paged search when fn fails.
+func pagedSearch(conn *ldap.Conn, base, filter string, attrs []string, pageSize int, fn func([]*ldap.Entry) error) error {
+	paging := ldap.NewControlPaging(uint32(pageSize))
+	req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		filter, attrs, []ldap.Control{paging})
+	for {
+		res, err := conn.Search(req)
+		if err != nil {
+			return fmt.Errorf("search %s under %s: %w", filter, base, err)
+		}
+		if err := fn(res.Entries); err != nil {
+			paging.PagingSize = 0
+			_, _ = conn.Search(req)
+			return err
+		}
+		ctrl, _ := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
+		if ctrl == nil || len(ctrl.Cookie) == 0 {
+			return nil
+		}
+		paging.SetCookie(ctrl.Cookie)
+	}
+}
+
+// isInvalidCredentials tells a wrong password from a failure.
+func isInvalidCredentials(err error) bool {
+	var le *ldap.Error
+	return errors.As(err, &le) && le.ResultCode == ldap.LDAPResultInvalidCredentials
+}
