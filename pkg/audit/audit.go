@@ -8,10 +8,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tenure-id/tenure/pkg/identity"
@@ -54,42 +56,32 @@ func compact(raw json.RawMessage) (json.RawMessage, error) {
 	return buf.Bytes(), nil
 }
 
-// hashed is the canonical encoding: a fixed field order, and nothing that differs between
-// stores (time as RFC 3339 with microseconds in UTC, JSON already compact).
-type hashed struct {
-	Seq      int64           `json:"seq"`
-	Time     string          `json:"time"`
-	Actor    string          `json:"actor"`
-	Action   string          `json:"action"`
-	Target   string          `json:"target"`
-	Before   json.RawMessage `json:"before"`
-	After    json.RawMessage `json:"after"`
-	Reason   string          `json:"reason"`
-	PrevHash string          `json:"prev_hash"`
-}
-
 // Hash computes the hex SHA-256 of the normalized record, including PrevHash but not Hash.
+//
+// The canonical encoding feeds each field to the hash as an 8-byte big-endian length followed
+// by its bytes, in a fixed order. Length prefixes make it unambiguous (no field can bleed into
+// the next), and nothing in it differs between stores: time is RFC 3339 with microseconds in
+// UTC, JSON is already compact. It avoids re-encoding JSON, which bulk imports hash per change.
 func Hash(r identity.AuditRecord) string {
-	h := hashed{
-		Seq: r.Seq, Time: r.Time.UTC().Format("2006-01-02T15:04:05.000000Z"),
-		Actor: r.Actor, Action: r.Action, Target: r.Target,
-		Before: nullIfEmpty(r.Before), After: nullIfEmpty(r.After),
-		Reason: r.Reason, PrevHash: r.PrevHash,
+	h := sha256.New()
+	var n [8]byte
+	field := func(b []byte) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
 	}
-	b, err := json.Marshal(h)
-	if err != nil {
-		// Before and After were validated by Normalize; nothing else can fail to marshal.
-		panic(fmt.Sprintf("audit: marshal canonical record: %v", err))
+	var buf [32]byte
+	field(strconv.AppendInt(buf[:0], r.Seq, 10))
+	field(r.Time.UTC().AppendFormat(buf[:0], "2006-01-02T15:04:05.000000Z"))
+	for _, s := range []string{r.Actor, r.Action, r.Target} {
+		field([]byte(s))
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
-func nullIfEmpty(raw json.RawMessage) json.RawMessage {
-	if len(raw) == 0 {
-		return json.RawMessage("null")
-	}
-	return raw
+	field(r.Before)
+	field(r.After)
+	field([]byte(r.Reason))
+	field([]byte(r.PrevHash))
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 // Link makes r the successor of prev (nil for the first record): it sets Seq and PrevHash, and
