@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/tenure-id/tenure/pkg/identity"
 )
 
 func TestParseURL(t *testing.T) {
@@ -48,16 +52,54 @@ func TestRedactHidesPassword(t *testing.T) {
 	}
 }
 
-func TestMigrateIsIdempotent(t *testing.T) {
+// A second Migrate on a current schema must issue no DDL: gorm's AutoMigrate would rebuild
+// SQLite tables, which takes seconds on a large directory.
+func TestMigrateIsIdempotentAndIssuesNoDDLWhenCurrent(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for i := 0; i < 3; i++ {
-		if err := s.Migrate(ctx); err != nil {
-			t.Fatalf("migrate run %d: %v", i+1, err)
+	var statements []string
+	record := func(db *gorm.DB) { statements = append(statements, db.Statement.SQL.String()) }
+	for _, cb := range []func() error{
+		func() error { return s.db.Callback().Raw().After("gorm:raw").Register("test:record_raw", record) },
+		func() error { return s.db.Callback().Create().After("gorm:create").Register("test:record_create", record) },
+	} {
+		if err := cb(); err != nil {
+			t.Fatal(err)
 		}
 	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !containsDDL(statements) {
+		t.Fatalf("first Migrate issued no CREATE TABLE: %q", statements)
+	}
+	if _, err := s.CreatePerson(ctx, identity.Person{EmployeeID: "E1", LegalLastName: "Kept", EmploymentType: identity.Employee, Status: identity.Active}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		statements = nil
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatalf("migrate run %d: %v", i+2, err)
+		}
+		if containsDDL(statements) {
+			t.Fatalf("Migrate on a current schema issued DDL: %q", statements)
+		}
+	}
+	if p, err := s.LookupPerson(ctx, "E1"); err != nil || p.LegalLastName != "Kept" {
+		t.Fatalf("data after re-migrate: %+v %v", p, err)
+	}
+}
+
+func containsDDL(stmts []string) bool {
+	for _, s := range stmts {
+		u := strings.ToUpper(s)
+		if strings.Contains(u, "CREATE TABLE") || strings.Contains(u, "ALTER TABLE") || strings.Contains(u, "DROP TABLE") {
+			return true
+		}
+	}
+	return false
 }

@@ -30,15 +30,6 @@ var _ directory.Store = (*Store)(nil)
 // Kind says which database the store runs on.
 func (s *Store) Kind() Kind { return s.kind }
 
-// Migrate creates or updates the schema. It is idempotent: running it on a current schema
-// changes nothing.
-func (s *Store) Migrate(ctx context.Context) error {
-	if err := s.db.WithContext(ctx).AutoMigrate(allModels...); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
-}
-
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
