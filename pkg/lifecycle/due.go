@@ -27,7 +27,7 @@ func (e *Engine) simulate(ctx context.Context, idx *index, events []identity.Eve
 			continue
 		}
 		from, ok := status[ev.EmployeeID]
-		et := identity.Employee
+		et := payloadType(ev)
 		if p, exists, err := idx.person(ctx, e.store, ev.EmployeeID); err != nil {
 			return rep, err
 		} else if exists {
@@ -35,9 +35,6 @@ func (e *Engine) simulate(ctx context.Context, idx *index, events []identity.Eve
 			if !ok {
 				from = p.Status
 			}
-		}
-		if ev.Type == identity.ContractEnd && et == identity.Employee {
-			et = payloadType(ev)
 		}
 		to, err := Transition(ev.EmployeeID, from, ev.Type, et)
 		if err != nil {
@@ -50,8 +47,8 @@ func (e *Engine) simulate(ctx context.Context, idx *index, events []identity.Eve
 	return rep, nil
 }
 
-// payloadType reads the employment type a contract-end event's payload carries, for people the
-// dry run has not seen stored yet.
+// payloadType is the employment type an event's payload carries, which is what counts for
+// someone the directory does not hold yet.
 func payloadType(ev identity.Event) identity.EmploymentType {
 	var d struct {
 		EmploymentType identity.EmploymentType `json:"employment_type"`

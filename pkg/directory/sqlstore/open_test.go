@@ -65,7 +65,9 @@ func TestMigrateIsIdempotentAndIssuesNoDDLWhenCurrent(t *testing.T) {
 	record := func(db *gorm.DB) { statements = append(statements, db.Statement.SQL.String()) }
 	for _, cb := range []func() error{
 		func() error { return s.db.Callback().Raw().After("gorm:raw").Register("test:record_raw", record) },
-		func() error { return s.db.Callback().Create().After("gorm:create").Register("test:record_create", record) },
+		func() error {
+			return s.db.Callback().Create().After("gorm:create").Register("test:record_create", record)
+		},
 	} {
 		if err := cb(); err != nil {
 			t.Fatal(err)
