@@ -28,6 +28,12 @@ func (e *env) hrCommand() *cobra.Command {
 
 // lifecycleEngine builds the engine from the hr section of the config.
 func (e *env) lifecycleEngine(s directory.Store) (*lifecycle.Engine, error) {
+	return e.lifecycleEngineWaking(s, nil)
+}
+
+// lifecycleEngineWaking is lifecycleEngine with a hook called after future events are stored,
+// which `tenure serve` points at its scheduler.
+func (e *env) lifecycleEngineWaking(s directory.Store, wake func()) (*lifecycle.Engine, error) {
 	h := e.cfg.HR
 	loc, err := h.Location()
 	if err != nil {
@@ -39,7 +45,8 @@ func (e *env) lifecycleEngine(s directory.Store) (*lifecycle.Engine, error) {
 	}
 	return lifecycle.New(s, lifecycle.Options{Clock: e.clock, PreHireDays: h.PreHireDays, Location: loc, LeaveTime: leave,
 		Naming:  lifecycle.Naming{Pattern: h.UsernamePattern, Domain: h.EmailDomain},
-		Breaker: lifecycle.Breaker{Percent: h.Breaker.Percent, MinChanges: h.Breaker.MinChanges}, Logger: e.logger}), nil
+		Breaker: lifecycle.Breaker{Percent: h.Breaker.Percent, MinChanges: h.Breaker.MinChanges}, Logger: e.logger,
+		Wake: wake}), nil
 }
 
 func (e *env) hrImportCommand() *cobra.Command {

@@ -1,12 +1,16 @@
 package cli
 
 import (
+	"context"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/robfig/cron/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/tenure-id/tenure/pkg/ldapsync"
+	"github.com/tenure-id/tenure/pkg/lifecycle"
 	"github.com/tenure-id/tenure/pkg/server"
 )
 
@@ -15,7 +19,7 @@ func (e *env) serveCommand() *cobra.Command {
 	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve HTTP: health now; SSO, SCIM, HR webhook and admin API as they land",
+		Short: "Serve HTTP (health, HR webhook) and run the scheduler (due HR events, LDAP syncs)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -25,12 +29,71 @@ func (e *env) serveCommand() *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			var sched *lifecycle.Scheduler
+			eng, err := e.lifecycleEngineWaking(s, func() {
+				if sched != nil {
+					sched.Wake()
+				}
+			})
+			if err != nil {
+				return err
+			}
+			sched = lifecycle.NewScheduler(eng, nil, "", e.logger)
+			sched.ReuseAfter = time.Duration(e.cfg.HR.UsernameReuseDays) * 24 * time.Hour
+			syncer := &ldapsync.Syncer{Store: s, Config: e.cfg.LDAP, Getenv: e.getenv, Clock: e.clock, Logger: e.logger}
+			jobs, err := syncer.Jobs()
+			if err != nil {
+				return err
+			}
+
+			srvCfg := server.Config{DB: s, Logger: e.logger, Version: buildVersion().Version}
+			if token, secret := e.cfg.HR.Webhook.Secrets(e.getenv); token != "" || secret != "" {
+				h, err := server.NewHRWebhook(server.HRWebhookConfig{Engine: eng, Token: token, Secret: secret, Clock: e.clock, Logger: e.logger})
+				if err != nil {
+					return err
+				}
+				srvCfg.HREvents = h
+			} else {
+				e.logger.Info("HR webhook off: set hr.webhook.token_env or hr.webhook.secret_env to enable POST /api/v1/hr/events")
+			}
+
+			background := make(chan error, 1)
+			go func() {
+				background <- s.RunAsLeader(ctx, "scheduler", func(lctx context.Context) error {
+					e.logger.Info("scheduler running on this replica", "ldap_jobs", len(jobs))
+					stopJobs := startLDAPJobs(lctx, jobs, e)
+					defer stopJobs()
+					return sched.Run(lctx)
+				})
+			}()
 			addr := firstNonEmpty(listen, e.cfg.Listen)
-			h := server.New(server.Config{DB: s, Logger: e.logger, Version: buildVersion().Version})
-			return server.Serve(ctx, addr, h, grace, e.logger, nil)
+			err = server.Serve(ctx, addr, server.New(srvCfg), grace, e.logger, nil)
+			stop() // the server is down: stop the scheduler too, whatever ended the server
+			if berr := <-background; err == nil {
+				err = berr
+			}
+			return err
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (env TENURE_LISTEN; default 127.0.0.1:8080)")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	return cmd
+}
+
+// startLDAPJobs runs each LDAP source's scheduled sync on its cron spec until stopped.
+func startLDAPJobs(ctx context.Context, jobs []ldapsync.Job, e *env) (stop func()) {
+	c := cron.New()
+	for _, j := range jobs {
+		if _, err := c.AddFunc(j.Spec, func() {
+			if res, err := j.Run(ctx); err != nil {
+				e.logger.Warn("scheduled ldap sync", "source", j.Source, "err", err)
+			} else {
+				e.logger.Info("scheduled ldap sync", "source", j.Source, "summary", res)
+			}
+		}); err != nil {
+			e.logger.Error("ldap schedule", "source", j.Source, "err", err)
+		}
+	}
+	c.Start()
+	return func() { <-c.Stop().Done() }
 }
