@@ -175,14 +175,16 @@ func managerOf(ev identity.Event) string {
 // *HeldError (the hold itself is audited); illegal transitions are rejected and recorded
 // without stopping the rest. Any other failure rolls the whole batch back.
 func (e *Engine) Submit(ctx context.Context, events []identity.Event, opt SubmitOptions) (Report, error) {
-	return e.run(ctx, opt, len(events) > 50, func(context.Context, directory.Store, *index) ([]identity.Event, []string, error) {
+	return e.run(ctx, opt, len(events) > 50, func(context.Context, directory.Store, *index, time.Time) ([]identity.Event, []string, error) {
 		return events, nil, nil
 	})
 }
 
 // deriveFunc produces a batch from the directory as the transaction sees it: the events and
-// the pending events they replace.
-type deriveFunc func(ctx context.Context, s directory.Store, idx *index) ([]identity.Event, []string, error)
+// the pending events they replace. now is the batch's one moment: events derived as "now" must
+// be due by the clock the batch is applied with, or they would wait for the scheduler while
+// older events of the same person (a past termination) went first.
+type deriveFunc func(ctx context.Context, s directory.Store, idx *index, now time.Time) ([]identity.Event, []string, error)
 
 // run derives a batch and applies it inside one write transaction, so what the batch was
 // computed from cannot change before it is applied. full loads every person up front, which
@@ -194,7 +196,7 @@ func (e *Engine) run(ctx context.Context, opt SubmitOptions, full bool, derive d
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
-		events, sup, err := derive(ctx, s, idx)
+		events, sup, err := derive(ctx, s, idx, now)
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/hr"
@@ -40,8 +41,8 @@ func (e *Engine) ImportRoster(ctx context.Context, roster hr.Roster, opt ImportO
 	for _, r := range roster.Records {
 		onRoster[r.EmployeeID] = true
 	}
-	derive := func(_ context.Context, _ directory.Store, idx *index) ([]identity.Event, []string, error) {
-		diff := hr.Diff(idx.current(), roster.Records, hr.DiffOptions{Now: e.now(), Source: opt.Source,
+	derive := func(_ context.Context, _ directory.Store, idx *index, now time.Time) ([]identity.Event, []string, error) {
+		diff := hr.Diff(idx.current(), roster.Records, hr.DiffOptions{Now: now, Source: opt.Source,
 			PreHireDays: e.opt.PreHireDays, MissingTerminates: opt.MissingTerminates, StartAt: e.StartAt, LeaveAt: e.LeaveAt})
 		rep.Changes, rep.Missing = diff.Changes, diff.Missing
 		events := make([]identity.Event, 0, len(diff.Changes))
