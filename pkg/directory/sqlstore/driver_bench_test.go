@@ -26,10 +26,8 @@ import (
 	"testing"
 	"time"
 
-	// Registers "sqlite3" (cgo). gorm.io/driver/sqlite imports it as well; importing it here
-	// keeps the benchmark honest should that ever change. Built with CGO_ENABLED=0 it is a stub
-	// whose Open fails, and the mattn benchmarks skip.
-	_ "github.com/mattn/go-sqlite3"
+	// Registers "sqlite" (pure Go), the alternative measured against the default cgo driver.
+	_ "modernc.org/sqlite"
 
 	"github.com/tenure-id/tenure/pkg/audit"
 	"github.com/tenure-id/tenure/pkg/directory"
