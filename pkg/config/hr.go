@@ -23,7 +23,8 @@ type HR struct {
 	PreHireDays int `yaml:"pre_hire_days"`
 	// TimeZone is the IANA zone HR dates are read in; UTC when empty.
 	TimeZone string `yaml:"time_zone"`
-	// TerminationTime is the local time of day ("17:00") a dated termination takes effect.
+	// TerminationTime is the local time of day ("17:00") a dated termination takes effect;
+	// DefaultTerminationTime when empty.
 	TerminationTime string `yaml:"termination_time"`
 	// MissingFromRoster says what happens to current people a full roster leaves out: "report"
 	// (the default) or "terminate" (always behind the breaker).
@@ -56,6 +57,9 @@ func (w HRWebhook) Secrets(getenv func(string) string) (token, secret string) {
 	return token, secret
 }
 
+// DefaultTerminationTime is when a dated termination takes effect unless configured: 17:00.
+const DefaultTerminationTime = 17 * time.Hour
+
 // Location is the configured time zone.
 func (h HR) Location() (*time.Location, error) {
 	if h.TimeZone == "" {
@@ -71,7 +75,9 @@ func (h HR) Location() (*time.Location, error) {
 // LeaveTime is TerminationTime as an offset from midnight.
 func (h HR) LeaveTime() (time.Duration, error) {
 	if h.TerminationTime == "" {
-		return 0, nil
+		// HR's termination date is the last day worked: access ends when that day's work does,
+		// not at its first minute.
+		return DefaultTerminationTime, nil
 	}
 	t, err := time.Parse("15:04", h.TerminationTime)
 	if err != nil {

@@ -53,3 +53,12 @@ hr:
 		}
 	}
 }
+
+func TestTerminationTimeDefaultsToEndOfWorkingDay(t *testing.T) {
+	if d, err := (HR{}).LeaveTime(); err != nil || d != 17*time.Hour {
+		t.Fatalf("default LeaveTime = %v, %v; want 17:00", d, err)
+	}
+	if _, err := (HR{TerminationTime: "5pm"}).LeaveTime(); err == nil || !strings.Contains(err.Error(), "hr.termination_time") {
+		t.Fatalf("bad termination_time error = %v", err)
+	}
+}
