@@ -3,12 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-
-	"gorm.io/gorm"
 
 	"github.com/tenure-id/tenure/pkg/audit"
 	"github.com/tenure-id/tenure/pkg/identity"
@@ -37,16 +34,9 @@ func (s *Store) appendAuditBatch(ctx context.Context, recs []identity.AuditRecor
 	if !s.inTx {
 		panic("sqlstore: audit append outside a write transaction")
 	}
-	var last auditRow
-	var prev *identity.AuditRecord
-	err := s.db.WithContext(ctx).Order("seq DESC").Limit(1).Take(&last).Error
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-	case err != nil:
-		return fmt.Errorf("audit: read chain head: %w", err)
-	default:
-		p := last.record()
-		prev = &p
+	prev, err := s.chainHead(ctx)
+	if err != nil {
+		return err
 	}
 	actor, reason, now := audit.Actor(ctx), audit.Reason(ctx), s.now()
 	rows := make([][]any, len(recs))

@@ -150,16 +150,9 @@ func (s *Store) appendAudit(ctx context.Context, r identity.AuditRecord) (identi
 	if err != nil {
 		return r, err
 	}
-	var last auditRow
-	var prev *identity.AuditRecord
-	err = s.db.WithContext(ctx).Order("seq DESC").Limit(1).Take(&last).Error
-	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-	case err != nil:
-		return r, fmt.Errorf("audit: read chain head: %w", err)
-	default:
-		p := last.record()
-		prev = &p
+	prev, err := s.chainHead(ctx)
+	if err != nil {
+		return r, err
 	}
 	r = audit.Link(prev, r)
 	row := auditRow{Seq: r.Seq, Time: r.Time, Actor: r.Actor, Action: r.Action, Target: r.Target,
@@ -168,6 +161,22 @@ func (s *Store) appendAudit(ctx context.Context, r identity.AuditRecord) (identi
 		return r, fmt.Errorf("audit: append: %w", err)
 	}
 	return r, nil
+}
+
+// chainHead reads the last audit record, nil for an empty log. Callers hold the write lock (a
+// write transaction), so the head cannot move until they commit; batch appenders read it once
+// and link in memory.
+func (s *Store) chainHead(ctx context.Context) (*identity.AuditRecord, error) {
+	var last auditRow
+	err := s.db.WithContext(ctx).Order("seq DESC").Limit(1).Take(&last).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("audit: read chain head: %w", err)
+	}
+	p := last.record()
+	return &p, nil
 }
 
 func (r auditRow) record() identity.AuditRecord {
