@@ -43,6 +43,9 @@ func (w *walker) cond(kind CondKind, k, v *yaml.Node, field string) []Cond {
 			w.fail(v, field, "any needs two or more alternatives")
 		}
 		return []Cond{c}
+	case CondCEL:
+		w.celCondition(&c, v, field)
+		return []Cond{c}
 	case CondAttribute:
 		keys, vals := w.pairs(v, field)
 		out := make([]Cond, 0, len(keys))
@@ -96,6 +99,7 @@ type subject struct {
 	p     identity.Person // a copy, not a pointer: the view is an interface, and a pointer here would make every person escape to the heap
 	view  View
 	chain []OrgRef // root first, own unit last
+	cel   *celVars // built on the first cel condition, then shared by the rest
 }
 
 func (b *Block) match(s *subject) bool {
@@ -150,6 +154,9 @@ func (c *Cond) match(s *subject) bool {
 				return true
 			}
 		}
+	case CondCEL:
+		ok, _ := c.cel.eval(s)
+		return ok
 	}
 	return false
 }

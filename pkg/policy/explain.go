@@ -144,6 +144,8 @@ func (c *Cond) describe() string {
 		return "attribute " + c.AttrKey + " is " + vals
 	case CondAny:
 		return "any of " + strconv.Itoa(len(c.Any)) + " alternatives below"
+	case CondCEL:
+		return "CEL " + strings.Join(strings.Fields(c.Values[0]), " ") // one line, for tables
 	}
 	return strings.ReplaceAll(string(c.Kind), "_", " ") + " is one of " + vals
 }
@@ -225,6 +227,8 @@ func (c *Cond) observe(s *subject) string {
 			}
 		}
 		return "no alternative holds"
+	case CondCEL:
+		return c.cel.observe(s)
 	}
 	return ""
 }

@@ -27,12 +27,12 @@ var keys = map[string][]string{
 	"conflict":        {"name", "description", "entitlements"},
 	"conditions": {string(CondEmploymentType), string(CondStatus), string(CondOrgUnit), string(CondOrgUnitExact),
 		string(CondJobTitle), string(CondJobCode), string(CondLocation), string(CondCountry), string(CondManager),
-		string(CondReportsTo), string(CondIsManager), string(CondGroup), string(CondAttribute), string(CondAny)},
+		string(CondReportsTo), string(CondIsManager), string(CondGroup), string(CondAttribute), string(CondAny), string(CondCEL)},
 	"test":           {"name", "person", "now", "exceptions", "expect"},
 	"test.exception": {"app", "entitlement", "approver", "reason", "expires"},
 	"test.expect":    {"grants", "blocked", "roles"},
 	"test.person": {"employee_id", "username", "work_email", "employment_type", "status", "job_title",
-		"job_code", "location", "country", "cost_center", "org_unit", "managers", "direct_reports", "groups", "attributes"},
+		"job_code", "location", "country", "cost_center", "org_unit", "managers", "direct_reports", "groups", "attributes", "start_date", "end_date"},
 }
 
 // LoadDir reads every *.yaml and *.yml file directly in dir (sorted by name, which also fixes

@@ -160,6 +160,7 @@ const (
 	CondGroup          CondKind = "group"
 	CondAttribute      CondKind = "attributes" // one custom attribute; '*' wildcards
 	CondAny            CondKind = "any"        // at least one block matches
+	CondCEL            CondKind = "cel"        // a CEL expression over the person and now
 )
 
 // Cond is one compiled condition.
@@ -169,6 +170,7 @@ type Cond struct {
 	AttrKey string   // for CondAttribute
 	Bool    bool     // for CondIsManager
 	Any     []*Block // for CondAny
+	cel     *celCond // for CondCEL; Values holds the expression
 	// Implicit marks the status default added to rules that do not state a status.
 	Implicit bool
 	Pos

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -117,6 +118,12 @@ func (w *walker) testPerson(n *yaml.Node, field string) TestPerson {
 			w.fail(v, join(field, "status"), "%v", err)
 		}
 		p.Status = s
+	}
+	for key, dst := range map[string]**time.Time{"start_date": &p.StartDate, "end_date": &p.EndDate} {
+		if m[key] != nil {
+			d := w.date(m[key], join(field, key))
+			*dst = &d
+		}
 	}
 	if v := m["managers"]; v != nil {
 		tp.Managers = w.strs(v, join(field, "managers"))
