@@ -36,6 +36,9 @@ func grantKey(app, ent string) string {
 type Reason struct {
 	Rule      string           `json:"rule,omitempty"`
 	Exception *ExceptionReason `json:"exception,omitempty"`
+	// KeptUntil is set when the rule matched the person's previous org unit and a transfer's
+	// overlap window keeps the grant until then.
+	KeptUntil *time.Time `json:"kept_until,omitempty"`
 }
 
 // ExceptionReason is the approved exception behind a grant.
@@ -49,6 +52,9 @@ type ExceptionReason struct {
 
 func (r Reason) String() string {
 	if r.Exception == nil {
+		if r.KeptUntil != nil {
+			return "rule " + r.Rule + " (previous org unit, kept until " + r.KeptUntil.Format(time.RFC3339) + ")"
+		}
 		return "rule " + r.Rule
 	}
 	s := "exception " + r.Exception.ID + " approved by " + r.Exception.Approver
@@ -228,6 +234,7 @@ func (r *Resolver) Resolve(p identity.Person, v View) Result {
 	for _, x := range exclusions {
 		res.exclude(x)
 	}
+	r.addOverlap(&res, p, v)
 	exceptions := activeExceptions(p, v)
 	r.separateDuties(&res, exceptions)
 	for _, ex := range exceptions {
