@@ -75,7 +75,14 @@ func NewHRWebhook(cfg HRWebhookConfig) (http.Handler, error) {
 			return
 		}
 		events, err := cfg.decode(r.Context(), body)
-		if err != nil {
+		var se storeError
+		switch {
+		case errors.As(err, &se):
+			// The sender did nothing wrong: say so, and let it retry.
+			cfg.Logger.Error("hr webhook: reading the directory", "err", se.err)
+			writeError(w, http.StatusInternalServerError, "could not read the directory; retry later")
+			return
+		case err != nil:
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
@@ -148,6 +155,13 @@ func SignHR(secret string, ts int64, body []byte) []byte {
 	return m.Sum(nil)
 }
 
+// storeError marks a failure to read the directory while decoding, which is the server's
+// problem (500), not the sender's (400).
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return e.err.Error() }
+func (e storeError) Unwrap() error { return e.err }
+
 // decode reads the pushed events, naming the bad field of the bad event.
 func (cfg HRWebhookConfig) decode(ctx context.Context, body []byte) ([]identity.Event, error) {
 	pushed, err := hr.DecodePushed(body)
@@ -156,7 +170,10 @@ func (cfg HRWebhookConfig) decode(ctx context.Context, body []byte) ([]identity.
 	}
 	current := func(emp string) (hr.Data, error) {
 		d, _, err := cfg.Engine.CurrentData(ctx, emp)
-		return d, err
+		if err != nil {
+			return d, storeError{err}
+		}
+		return d, nil
 	}
 	out := make([]identity.Event, len(pushed))
 	for i, p := range pushed {
