@@ -33,13 +33,7 @@ func (e *Engine) apply(ctx context.Context, tx directory.Store, idx *index, ev i
 	person, err := e.change(ctx, tx, idx, ev, now)
 	var rej rejection
 	if errors.As(err, &rej) {
-		ev.State, ev.Error = identity.EventRejected, rej.Error()
-		if _, err := tx.AppendAudit(ctx, identity.AuditRecord{Action: "hr.event.rejected", Target: "employee:" + ev.EmployeeID,
-			After: mustJSON(ev), Reason: rej.Error()}); err != nil {
-			return ev, err
-		}
-		e.opt.Logger.Debug("hr event rejected", "type", ev.Type, "employee_id", ev.EmployeeID, "err", rej.Error())
-		return ev, nil
+		return e.rejected(ctx, tx, ev, rej)
 	}
 	if err != nil {
 		return ev, err
@@ -50,17 +44,56 @@ func (e *Engine) apply(ctx context.Context, tx directory.Store, idx *index, ev i
 	return ev, nil
 }
 
+// rejected marks ev rejected and audits why.
+func (e *Engine) rejected(ctx context.Context, tx directory.Store, ev identity.Event, rej rejection) (identity.Event, error) {
+	ev.State, ev.Error = identity.EventRejected, rej.Error()
+	if _, err := tx.AppendAudit(ctx, identity.AuditRecord{Action: "hr.event.rejected", Target: "employee:" + ev.EmployeeID,
+		After: mustJSON(ev), Reason: rej.Error()}); err != nil {
+		return ev, err
+	}
+	e.opt.Logger.Debug("hr event rejected", "type", ev.Type, "employee_id", ev.EmployeeID, "err", rej.Error())
+	return ev, nil
+}
+
 // change performs the event's effect on the person.
 func (e *Engine) change(ctx context.Context, tx directory.Store, idx *index, ev identity.Event, now time.Time) (identity.Person, error) {
-	var data hr.Data
-	if len(ev.Payload) > 0 {
-		if err := json.Unmarshal(ev.Payload, &data); err != nil {
-			return identity.Person{}, reject("payload: %v", err)
-		}
-	}
-	cur, exists, err := idx.person(ctx, tx, ev.EmployeeID)
+	data, cur, exists, to, err := e.prologue(ctx, tx, idx, ev)
 	if err != nil {
 		return identity.Person{}, err
+	}
+	if !exists {
+		return e.hire(ctx, tx, idx, ev, data, now)
+	}
+	next, err := e.successor(ctx, tx, idx, ev, data, cur, to, now)
+	if err != nil {
+		return identity.Person{}, err
+	}
+	updated, err := tx.UpdatePerson(ctx, cur.ID, func(p *identity.Person) error {
+		if p.Version != cur.Version {
+			return fmt.Errorf("person %s changed during the batch: %w", cur.EmployeeID, identity.ErrStale)
+		}
+		*p = next
+		return nil
+	})
+	if err != nil {
+		return identity.Person{}, invalidAsRejection(err)
+	}
+	idx.put(updated)
+	return updated, e.changed(ctx, tx, idx, updated, ev, data)
+}
+
+// prologue reads the event's data and the person it is about, and the state the event moves
+// them to; an illegal transition is a rejection.
+func (e *Engine) prologue(ctx context.Context, tx directory.Store, idx *index, ev identity.Event) (data hr.Data, cur identity.Person,
+	exists bool, to identity.Status, err error) {
+	if len(ev.Payload) > 0 {
+		if err := json.Unmarshal(ev.Payload, &data); err != nil {
+			return data, cur, false, "", reject("payload: %v", err)
+		}
+	}
+	cur, exists, err = idx.person(ctx, tx, ev.EmployeeID)
+	if err != nil {
+		return data, cur, false, "", err
 	}
 	from, et := absent, data.EmploymentType
 	if exists {
@@ -69,13 +102,16 @@ func (e *Engine) change(ctx context.Context, tx directory.Store, idx *index, ev 
 	if et == "" {
 		et = identity.Employee
 	}
-	to, err := Transition(ev.EmployeeID, from, ev.Type, et)
+	to, err = Transition(ev.EmployeeID, from, ev.Type, et)
 	if err != nil {
-		return identity.Person{}, rejection{err}
+		return data, cur, exists, "", rejection{err}
 	}
-	if !exists {
-		return e.hire(ctx, tx, idx, ev, data, now)
-	}
+	return data, cur, exists, to, nil
+}
+
+// successor is what someone already stored becomes through the event, not yet written.
+func (e *Engine) successor(ctx context.Context, tx directory.Store, idx *index, ev identity.Event, data hr.Data, cur identity.Person,
+	to identity.Status, now time.Time) (identity.Person, error) {
 	next := cur
 	next.Attributes = cloneAttrs(cur.Attributes)
 	switch ev.Type {
@@ -144,23 +180,15 @@ func (e *Engine) change(ctx context.Context, tx directory.Store, idx *index, ev 
 	if err := e.checkEmailFree(ctx, tx, idx, cur, next); err != nil {
 		return identity.Person{}, err
 	}
-	updated, err := tx.UpdatePerson(ctx, cur.ID, func(p *identity.Person) error {
-		if p.Version != cur.Version {
-			return fmt.Errorf("person %s changed during the batch: %w", cur.EmployeeID, identity.ErrStale)
-		}
-		*p = next
-		return nil
-	})
-	if err != nil {
-		return identity.Person{}, invalidAsRejection(err)
-	}
-	idx.put(updated)
+	return next, nil
+}
+
+// changed follows up on a stored change: the scheduled end of a contract.
+func (e *Engine) changed(ctx context.Context, tx directory.Store, idx *index, updated identity.Person, ev identity.Event, data hr.Data) error {
 	if ev.Type == identity.Rehire || ev.Type == identity.AttributeChange {
-		if err := e.contractEnd(ctx, tx, idx, updated, ev, data); err != nil {
-			return identity.Person{}, err
-		}
+		return e.contractEnd(ctx, tx, idx, updated, ev, data)
 	}
-	return updated, nil
+	return nil
 }
 
 func sameDay(a, b *time.Time) bool {

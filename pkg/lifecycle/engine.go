@@ -250,7 +250,18 @@ func (e *Engine) run(ctx context.Context, opt SubmitOptions, full bool, derive d
 		}
 		rep.Superseded = len(sup)
 		h := hires{oneByOne: e.oneByOne}
+		var m moves
 		for i, ev := range events {
+			moved, err := e.move(ctx, tx, idx, &m, &h, ev, now, &rep)
+			if err != nil {
+				return fmt.Errorf("event %d (%s %s): %w", i+1, ev.Type, ev.EmployeeID, err)
+			}
+			if moved {
+				continue
+			}
+			if err := m.flush(ctx, tx, idx, &rep); err != nil {
+				return err
+			}
 			buffered, err := e.buffer(ctx, tx, idx, &h, ev, now)
 			if err != nil {
 				return fmt.Errorf("event %d (%s %s): %w", i+1, ev.Type, ev.EmployeeID, err)
@@ -274,6 +285,9 @@ func (e *Engine) run(ctx context.Context, opt SubmitOptions, full bool, derive d
 			}
 			scheduled = scheduled || o.Event.State == identity.EventPending
 			rep.add(o)
+		}
+		if err := m.flush(ctx, tx, idx, &rep); err != nil {
+			return err
 		}
 		if err := h.flush(ctx, tx, idx, &rep); err != nil {
 			return err

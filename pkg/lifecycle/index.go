@@ -48,7 +48,7 @@ func loadIndex(ctx context.Context, s directory.Store, full bool) (*index, error
 		idx.unitBy[u.ID] = u
 	}
 	if full {
-		people, err := s.ListPeople(ctx, directory.PersonFilter{})
+		people, err := s.AllPeople(ctx)
 		if err != nil {
 			return nil, err
 		}

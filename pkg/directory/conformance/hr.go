@@ -17,6 +17,9 @@ func hrBulkTests() []subTest {
 		{"HRBulkCreatePeopleRejectsWhole", testBulkCreatePeopleRejects},
 		{"HRBulkCreateEvents", testBulkCreateEvents},
 		{"HRBulkRollsBackWithTx", testBulkInTx},
+		{"HRBulkUpdatePeople", testBulkUpdatePeople},
+		{"HRBulkUpdatePeopleRejectsWhole", testBulkUpdatePeopleRejects},
+		{"HRBulkAllPeople", testBulkAllPeople},
 	}
 }
 

@@ -6,8 +6,11 @@ package sqlstore_test
 // on modernc.org/sqlite (pure Go) and github.com/mattn/go-sqlite3 (cgo), through the real write
 // path (one transaction plus an audit-chain record per person) and the read paths the API uses.
 //
-//	go test -run '^$' -bench BenchmarkSQLiteDriver -benchtime 2s -count 5 ./pkg/directory/sqlstore/ | tee bench.txt
-//	benchstat -col '/driver@(mattn modernc)' bench.txt
+//	go test -run '^$' -bench BenchmarkSQLiteDriver -benchtime 0.5s -count 20 ./pkg/directory/sqlstore/ | tee sqlite-driver.txt
+//	benchstat -col '/driver@(mattn modernc)' sqlite-driver.txt
+//
+// (-count 20 of short runs rather than -count 5 of long ones: on a shared machine many short
+// samples give a steadier median; the docs say how the published figures were taken.)
 //
 // With -short the read benchmarks pre-fill 1,000 people instead of 10,000 (a smoke run).
 //
