@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -14,24 +13,11 @@ import (
 	"github.com/tenure-id/tenure/pkg/identity"
 )
 
-// runAt is run with the clock stopped at now, for exceptions that expire.
+// runAt is run with the clock stopped at now, for exceptions that expire and dated rosters.
 func runAt(t *testing.T, now time.Time, vars map[string]string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }, clock: func() time.Time { return now }}
-	root := e.rootCommand()
-	root.SetArgs(args)
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	code := ExitOK
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		errb.WriteString("tenure: " + oneLine(err.Error()) + "\n")
-		code = ExitError
-		var ue usageError
-		if errors.As(err, &ue) || isCobraUsage(err) {
-			code = ExitUsage
-		}
-	}
+	code := runWithClock(context.Background(), args, &out, &errb, func(k string) string { return vars[k] }, func() time.Time { return now })
 	return result{code, out.String(), errb.String()}
 }
 

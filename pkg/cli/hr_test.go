@@ -1,10 +1,7 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,35 +11,13 @@ import (
 
 var hrNow = time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 
-// runHR is run with the clock fixed at now, so rosters with dates give the same result on any
-// day. It reproduces Main's exit codes and error line.
-func runHR(t *testing.T, now time.Time, vars map[string]string, args ...string) result {
-	t.Helper()
-	var out, errb bytes.Buffer
-	e := &env{stdout: &out, stderr: &errb, getenv: func(k string) string { return vars[k] }, clock: func() time.Time { return now }}
-	root := e.rootCommand()
-	root.SetArgs(args)
-	root.SetOut(&out)
-	root.SetErr(&errb)
-	code := ExitOK
-	if err := root.ExecuteContext(context.Background()); err != nil {
-		errb.WriteString("tenure: " + oneLine(err.Error()) + "\n")
-		code = ExitError
-		var ue usageError
-		if errors.As(err, &ue) || isCobraUsage(err) {
-			code = ExitUsage
-		}
-	}
-	return result{code, out.String(), errb.String()}
-}
-
 func hrEnv(t *testing.T) map[string]string {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "tenure.yaml")
 	writeFile(t, cfg, "hr:\n  email_domain: piedpiper.test\n  termination_time: \"17:00\"\n")
 	vars := map[string]string{"TENURE_DB": "sqlite://" + filepath.Join(dir, "t.db"), "TENURE_CONFIG": cfg, "TENURE_ACTOR": "monica"}
-	if r := runHR(t, hrNow, vars, "init"); r.code != 0 {
+	if r := runAt(t, hrNow, vars, "init"); r.code != 0 {
 		t.Fatalf("init: %+v", r)
 	}
 	return vars
@@ -52,7 +27,7 @@ const sample = "../../testdata/hr/"
 
 func peopleJSON(t *testing.T, vars map[string]string) map[string]map[string]any {
 	t.Helper()
-	r := runHR(t, hrNow, vars, "people", "list", "-o", "json")
+	r := runAt(t, hrNow, vars, "people", "list", "-o", "json")
 	var list []map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
 		t.Fatalf("people list: %v %+v", err, r)
@@ -66,11 +41,11 @@ func peopleJSON(t *testing.T, vars map[string]string) map[string]map[string]any 
 
 func TestHRImportAndEvents(t *testing.T) {
 	vars := hrEnv(t)
-	r := runHR(t, hrNow, vars, "hr", "import", sample+"piedpiper.csv", "--dry-run")
+	r := runAt(t, hrNow, vars, "hr", "import", sample+"piedpiper.csv", "--dry-run")
 	if r.code != 0 || !strings.Contains(r.stdout, "would be applied") || len(peopleJSON(t, vars)) != 0 {
 		t.Fatalf("dry run: %+v", r)
 	}
-	r = runHR(t, hrNow, vars, "hr", "import", sample+"piedpiper.csv")
+	r = runAt(t, hrNow, vars, "hr", "import", sample+"piedpiper.csv")
 	if r.code != 0 || !strings.Contains(r.stdout, "43 applied, 5 scheduled, 0 rejected") {
 		t.Fatalf("import: %+v", r)
 	}
@@ -79,7 +54,7 @@ func TestHRImportAndEvents(t *testing.T) {
 		t.Fatalf("PP006: %v", p)
 	}
 	day2 := hrNow.Add(24 * time.Hour)
-	r = runHR(t, day2, vars, "hr", "import", sample+"piedpiper-day2.csv", "-o", "json")
+	r = runAt(t, day2, vars, "hr", "import", sample+"piedpiper-day2.csv", "-o", "json")
 	var rep struct {
 		Applied, Scheduled, Duplicates int
 		Changes                        []struct {
@@ -92,36 +67,36 @@ func TestHRImportAndEvents(t *testing.T) {
 		t.Fatalf("day 2: %+v %v %+v", rep, err, r.stderr)
 	}
 	// A dated termination lands at the configured 17:00.
-	r = runHR(t, day2, vars, "hr", "event", "terminate", "--employee-id", "PP036", "--effective", "2026-12-04", "--id", "wd-778")
+	r = runAt(t, day2, vars, "hr", "event", "terminate", "--employee-id", "PP036", "--effective", "2026-12-04", "--id", "wd-778")
 	if r.code != 0 || !strings.Contains(r.stdout, "2026-12-04T17:00:00Z") || !strings.Contains(r.stdout, "pending") {
 		t.Fatalf("dated termination: %+v", r)
 	}
-	r = runHR(t, day2, vars, "hr", "event", "terminate", "--employee-id", "PP036", "--effective", "2026-12-04", "--id", "wd-778")
+	r = runAt(t, day2, vars, "hr", "event", "terminate", "--employee-id", "PP036", "--effective", "2026-12-04", "--id", "wd-778")
 	if r.code != 0 || !strings.Contains(r.stdout, "already pending") {
 		t.Fatalf("same event ID again: %+v", r)
 	}
 	// A transfer names only what changes; the rest is kept.
-	r = runHR(t, day2, vars, "hr", "event", "transfer", "--employee-id", "PP011", "--organization", "Pied Piper",
+	r = runAt(t, day2, vars, "hr", "event", "transfer", "--employee-id", "PP011", "--organization", "Pied Piper",
 		"--division", "Sales", "--department", "Enterprise", "--job-title", "Solutions Engineer")
 	if r.code != 0 {
 		t.Fatalf("transfer: %+v", r)
 	}
-	r = runHR(t, day2, vars, "people", "show", "PP011", "-o", "json")
+	r = runAt(t, day2, vars, "people", "show", "PP011", "-o", "json")
 	if !strings.Contains(r.stdout, `"org_path": "Pied Piper/Sales/Enterprise"`) || !strings.Contains(r.stdout, `"job_title": "Solutions Engineer"`) ||
 		!strings.Contains(r.stdout, `"location": "Palo Alto"`) {
 		t.Fatalf("after transfer: %s", r.stdout)
 	}
 	// Immediate termination, then an illegal leave: rejected, recorded, exit 1, one line.
-	if r = runHR(t, day2, vars, "hr", "event", "terminate", "--employee-id", "PP011"); r.code != 0 {
+	if r = runAt(t, day2, vars, "hr", "event", "terminate", "--employee-id", "PP011"); r.code != 0 {
 		t.Fatalf("terminate now: %+v", r)
 	}
-	r = runHR(t, day2, vars, "hr", "event", "leave", "--employee-id", "PP011")
+	r = runAt(t, day2, vars, "hr", "event", "leave", "--employee-id", "PP011")
 	if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stdout, "only an active person can go on leave") {
 		t.Fatalf("illegal leave: %+v", r)
 	}
 	// Rehire keeps the identity and the username.
 	before := peopleJSON(t, vars)["PP011"]
-	if r = runHR(t, day2, vars, "hr", "event", "rehire", "--employee-id", "PP011"); r.code != 0 {
+	if r = runAt(t, day2, vars, "hr", "event", "rehire", "--employee-id", "PP011"); r.code != 0 {
 		t.Fatalf("rehire: %+v", r)
 	}
 	after := peopleJSON(t, vars)["PP011"]
@@ -133,17 +108,17 @@ func TestHRImportAndEvents(t *testing.T) {
 	writeFile(t, events, `{"events": [
 	  {"id": "wd-1", "type": "transfer", "employee_id": "PP034", "data": {"team": "Tier 2", "keep_access_until": "2026-12-15"}},
 	  {"id": "wd-2", "type": "leave", "employee_id": "PP035", "effective_at": "2026-12-07T00:00:00Z"}]}`)
-	r = runHR(t, day2, vars, "hr", "import", events, "--dry-run")
+	r = runAt(t, day2, vars, "hr", "import", events, "--dry-run")
 	if r.code != 0 || strings.Count(r.stdout, "would be") != 2 || peopleJSON(t, vars)["PP034"]["attributes"] != nil {
 		t.Fatalf("event file dry run: %+v", r)
 	}
-	if r = runHR(t, day2, vars, "hr", "import", events); r.code != 0 || !strings.Contains(r.stdout, "applied") || !strings.Contains(r.stdout, "pending") {
+	if r = runAt(t, day2, vars, "hr", "import", events); r.code != 0 || !strings.Contains(r.stdout, "applied") || !strings.Contains(r.stdout, "pending") {
 		t.Fatalf("event file: %+v", r)
 	}
-	if r = runHR(t, day2, vars, "hr", "import", events); r.code != 0 || strings.Count(r.stdout, "already") != 2 {
+	if r = runAt(t, day2, vars, "hr", "import", events); r.code != 0 || strings.Count(r.stdout, "already") != 2 {
 		t.Fatalf("event file again: %+v", r)
 	}
-	r = runHR(t, day2, vars, "people", "show", "PP034", "-o", "json")
+	r = runAt(t, day2, vars, "people", "show", "PP034", "-o", "json")
 	if !strings.Contains(r.stdout, `"org_path": "Pied Piper/Support/Customer Success/Tier 2"`) || !strings.Contains(r.stdout, `"keep_access_until": "2026-12-15T00:00:00Z"`) {
 		t.Fatalf("after the transfer with overlap: %s", r.stdout)
 	}
@@ -154,7 +129,7 @@ func TestHRImportRejectsBadRosters(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.csv")
 	writeFile(t, bad, "employee_id,first_name,last_name,manager_id,start_date\nE1,Ada,L,,2024-01-01\nE2,Alan,T,E9,2024-02-30\nE3,Grace,H,E1,\n")
-	r := runHR(t, hrNow, vars, "hr", "import", bad)
+	r := runAt(t, hrNow, vars, "hr", "import", bad)
 	if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "roster rejected, nothing applied: 2 invalid rows") {
 		t.Fatalf("bad roster: %+v", r)
 	}
@@ -166,7 +141,7 @@ func TestHRImportRejectsBadRosters(t *testing.T) {
 	if n := len(peopleJSON(t, vars)); n != 0 {
 		t.Fatalf("%d people after a rejected import", n)
 	}
-	r = runHR(t, hrNow, vars, "hr", "import", bad, "-o", "json")
+	r = runAt(t, hrNow, vars, "hr", "import", bad, "-o", "json")
 	var rep struct {
 		Invalid []struct {
 			Row    int    `json:"row"`
@@ -177,7 +152,7 @@ func TestHRImportRejectsBadRosters(t *testing.T) {
 		rep.Invalid[0].Row != 3 || rep.Invalid[1].Column != "manager_id" {
 		t.Fatalf("rejected import as JSON: %+v (%v)", r, err)
 	}
-	r = runHR(t, hrNow, vars, "hr", "import", bad, "--skip-invalid")
+	r = runAt(t, hrNow, vars, "hr", "import", bad, "--skip-invalid")
 	if r.code != 0 || !strings.Contains(r.stdout, "2 applied") || len(peopleJSON(t, vars)) != 2 {
 		t.Fatalf("--skip-invalid: %+v", r)
 	}
@@ -195,7 +170,7 @@ func TestHRImportRejectsBadRosters(t *testing.T) {
 		{[]string{"hr", "import", bad, "--missing", "fire"}, 2, `--missing "fire"`},
 	}
 	for _, tt := range tests {
-		r := runHR(t, hrNow, vars, tt.args...)
+		r := runAt(t, hrNow, vars, tt.args...)
 		if r.code != tt.code || !strings.Contains(r.stderr, tt.msg) {
 			t.Errorf("%v: exit %d stderr %q; want %d and %q", tt.args, r.code, r.stderr, tt.code, tt.msg)
 		}
@@ -204,7 +179,7 @@ func TestHRImportRejectsBadRosters(t *testing.T) {
 
 func TestHRImportBreaker(t *testing.T) {
 	vars := hrEnv(t)
-	if r := runHR(t, hrNow, vars, "hr", "import", sample+"piedpiper.csv"); r.code != 0 {
+	if r := runAt(t, hrNow, vars, "hr", "import", sample+"piedpiper.csv"); r.code != 0 {
 		t.Fatalf("import: %+v", r)
 	}
 	// A truncated export: the last ten rows are missing.
@@ -215,7 +190,7 @@ func TestHRImportBreaker(t *testing.T) {
 	lines := strings.SplitAfter(string(data), "\n")
 	cut := filepath.Join(t.TempDir(), "cut.csv")
 	writeFile(t, cut, strings.Join(lines[:31], ""))
-	r := runHR(t, hrNow, vars, "hr", "import", cut, "--missing", "terminate")
+	r := runAt(t, hrNow, vars, "hr", "import", cut, "--missing", "terminate")
 	if r.code != 1 || !strings.Contains(r.stderr, "held by the mass-change breaker, nothing applied: 9 disruptive changes (9 terminate)") ||
 		strings.Count(r.stdout, "held") < 9 {
 		t.Fatalf("held: %+v", r)
@@ -223,7 +198,7 @@ func TestHRImportBreaker(t *testing.T) {
 	if p := peopleJSON(t, vars)["PP033"]; p["status"] != "active" {
 		t.Fatalf("held import changed PP033: %v", p)
 	}
-	r = runHR(t, hrNow, vars, "hr", "import", cut, "--missing", "terminate", "--allow-mass-change")
+	r = runAt(t, hrNow, vars, "hr", "import", cut, "--missing", "terminate", "--allow-mass-change")
 	if r.code != 0 || !strings.Contains(r.stdout, "9 applied") || peopleJSON(t, vars)["PP033"]["status"] != "terminated" {
 		t.Fatalf("released: %+v", r)
 	}

@@ -48,7 +48,12 @@ type env struct {
 
 // Main runs the CLI with args (without the program name) and returns the exit code.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
-	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, clock: time.Now}
+	return runWithClock(ctx, args, stdout, stderr, getenv, time.Now)
+}
+
+// runWithClock is Main with the clock passed in, so tests can stop time.
+func runWithClock(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string, clock func() time.Time) int {
+	e := &env{stdout: stdout, stderr: stderr, getenv: getenv, clock: clock}
 	root := e.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)

@@ -1,11 +1,8 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -25,25 +22,7 @@ func TestServeAppliesFutureWebhookEventOnTime(t *testing.T) {
 		t.Fatalf("init: %+v", r)
 	}
 	addr := freePort(t)
-	cmd := exec.Command(os.Args[0], "serve", "--listen", addr)
-	cmd.Env = append(os.Environ(), "TENURE_TEST_AS_CLI=1", "TENURE_DB="+db, "TENURE_CONFIG="+cfg, "TEST_HR_TOKEN=s3cret")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	logs := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logs <- sc.Text()
-		}
-		close(logs)
-	}()
-	waitFor(t, logs, "msg=serving")
+	cmd, logs := startServe(t, addr, "TENURE_DB="+db, "TENURE_CONFIG="+cfg, "TEST_HR_TOKEN=s3cret")
 
 	effective := time.Now().Add(2 * time.Second).UTC().Format(time.RFC3339Nano)
 	body := fmt.Sprintf(`{"id": "evt-1", "type": "hire", "employee_id": "PP900", "effective_at": %q,

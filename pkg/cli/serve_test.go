@@ -47,26 +47,7 @@ func TestServeHealthAndGracefulSIGTERM(t *testing.T) {
 		t.Fatalf("init: %+v", r)
 	}
 	addr := freePort(t)
-	cmd := exec.Command(os.Args[0], "serve", "--listen", addr)
-	cmd.Env = append(os.Environ(), "TENURE_TEST_AS_CLI=1", "TENURE_DB="+db)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	logs := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logs <- sc.Text()
-		}
-		close(logs)
-	}()
-	waitFor(t, logs, "msg=serving")
-
+	cmd, logs := startServe(t, addr, "TENURE_DB="+db)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
@@ -101,6 +82,32 @@ func TestServeRefusesUninitializedDatabase(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "tenure init") {
 		t.Fatalf("serve on missing db: %v, %s", err, out)
 	}
+}
+
+// startServe runs `tenure serve` as a real process (this test binary in CLI mode) with extra
+// environment, and returns its stderr lines once it is listening. It is killed when t ends.
+func startServe(t *testing.T, addr string, env ...string) (*exec.Cmd, <-chan string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "serve", "--listen", addr)
+	cmd.Env = append(append(os.Environ(), "TENURE_TEST_AS_CLI=1"), env...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	logs := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs <- sc.Text()
+		}
+		close(logs)
+	}()
+	waitFor(t, logs, "msg=serving")
+	return cmd, logs
 }
 
 func waitFor(t *testing.T, lines <-chan string, want string) {
