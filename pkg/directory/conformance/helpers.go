@@ -283,36 +283,29 @@ func checkPerson(t *testing.T, what string, want, got identity.Person) {
 	}
 }
 
-func employeeIDs(people []identity.Person) []string {
-	out := make([]string, len(people))
-	for i, p := range people {
-		out[i] = p.EmployeeID
+// pluck maps a slice to one field of each element, for comparing lists in assertions.
+func pluck[T, U any](xs []T, field func(T) U) []U {
+	out := make([]U, len(xs))
+	for i, x := range xs {
+		out[i] = field(x)
 	}
 	return out
+}
+
+func employeeIDs(people []identity.Person) []string {
+	return pluck(people, func(p identity.Person) string { return p.EmployeeID })
 }
 
 func personIDs(people []identity.Person) []string {
-	out := make([]string, len(people))
-	for i, p := range people {
-		out[i] = p.ID
-	}
-	return out
+	return pluck(people, func(p identity.Person) string { return p.ID })
 }
 
 func unitIDs(units []identity.OrgUnit) []string {
-	out := make([]string, len(units))
-	for i, u := range units {
-		out[i] = u.ID
-	}
-	return out
+	return pluck(units, func(u identity.OrgUnit) string { return u.ID })
 }
 
 func unitNames(units []identity.OrgUnit) []string {
-	out := make([]string, len(units))
-	for i, u := range units {
-		out[i] = u.Name
-	}
-	return out
+	return pluck(units, func(u identity.OrgUnit) string { return u.Name })
 }
 
 // sameSet reports whether a and b hold the same strings, ignoring order.
