@@ -26,6 +26,8 @@ type Config struct {
 	Log    Log    `yaml:"log"`
 	LDAP   LDAP   `yaml:"ldap"`
 	HR     HR     `yaml:"hr"`
+	// Provisioning configures each app the provisioner reaches.
+	Provisioning Provisioning `yaml:"provisioning"`
 }
 
 // Log says how Tenure logs.
@@ -79,5 +81,8 @@ func (c Config) Validate() error {
 	if err := c.HR.Validate(); err != nil {
 		return err
 	}
-	return c.LDAP.Validate()
+	if err := c.LDAP.Validate(); err != nil {
+		return err
+	}
+	return c.Provisioning.Validate()
 }
