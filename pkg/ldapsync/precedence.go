@@ -55,6 +55,8 @@ func (s *Syncer) applyPrecedence(ctx context.Context, source string) (int, error
 	if len(s.Config.Precedence) == 0 {
 		return 0, nil
 	}
+	s.precedence.Lock()
+	defer s.precedence.Unlock()
 	all, err := s.Store.ListLDAPEntries(ctx, directory.LDAPEntryFilter{})
 	if err != nil {
 		return 0, err

@@ -48,6 +48,11 @@ type Syncer struct {
 	Progress func(source string, read int)
 
 	running busy // sources with a scheduled run in progress
+	// precedence orders the attribute-precedence passes of sources syncing at once: each pass
+	// reads every silo's entries and then writes people, so two interleaved passes could each
+	// write a value computed before the other's entries were stored, leaving the loser's
+	// stale value in place until the next sync.
+	precedence sync.Mutex
 }
 
 // Result is what one source's run did. Counts are over the entries the run looked at: every
