@@ -40,6 +40,8 @@
 //	              group exists). Linked teams are managed through group:GROUP only; a team:
 //	              grant for them is refused, and List does not report them.
 //	  team_role   member (default) or maintainer: the role team memberships are made with
+//	  roles       POLICY_ROLE=GITHUB_ROLE pairs, comma-separated: how policy roles become
+//	              enterprise roles; default member=user,owner=enterprise_owner
 //	  plus the scim connector's page_size, timeout, user_agent and map.FIELD options.
 //
 // Rate limits: GitHub allows 5,000 requests an hour per token, so Traits default to 1.39/s
@@ -82,6 +84,8 @@ type Config struct {
 	TeamLinks map[string]string
 	// TeamRole is member (default) or maintainer.
 	TeamRole string
+	// Roles maps policy roles to enterprise roles ("member=user,..."); DefaultRoles when empty.
+	Roles string
 	// Options are passed to the SCIM profile (page_size, timeout, user_agent, map.FIELD).
 	Options map[string]string
 	// Rate, Burst and Concurrency override the documented limits when positive.
@@ -102,6 +106,7 @@ type Connector struct {
 	shortcode string
 	links     map[string]string
 	teamRole  string
+	roles     roleMap
 	userPath  string
 	groupPath string
 	log       *slog.Logger
@@ -134,7 +139,8 @@ func Profile(orgMode bool, slug string) scim.Profile {
 	}
 	p.GroupKind = "group"
 	p.MemberFilter = false // GitHub filters groups on externalId, id and displayName only
-	p.CreateGroups = false // groups are created by this package: GitHub requires their externalId
+	p.CreateGroups = true
+	p.GroupExternalID = true // GitHub refuses a group without an externalId
 	p.Traits = connector.Traits{CanDisable: true, Rate: 5000.0 / 3600, Burst: 80, Concurrency: 10}
 	if orgMode {
 		p.UserPath = "/scim/v2/organizations/" + slug + "/Users"
@@ -192,26 +198,25 @@ func New(cfg Config) (*Connector, error) {
 	if len(cfg.TeamLinks) > 0 && cfg.Org == "" {
 		return fail("options.team_links needs options.org")
 	}
+	if cfg.Roles == "" {
+		cfg.Roles = DefaultRoles
+	}
+	roles, err := parseRoles(cfg.Roles)
+	if err != nil {
+		return fail("options.roles: %w", err)
+	}
 	p, err := Profile(cfg.Mode == "org", slug).WithOptions(cfg.Options)
 	if err != nil {
 		return fail("%w", err)
 	}
-	if cfg.Rate > 0 {
-		p.Traits.Rate = cfg.Rate
-	}
-	if cfg.Burst > 0 {
-		p.Traits.Burst = cfg.Burst
-	}
-	if cfg.Concurrency > 0 {
-		p.Traits.Concurrency = cfg.Concurrency
-	}
+	p = p.WithLimits(cfg.Rate, cfg.Burst, cfg.Concurrency)
 	sc, err := scim.New(scim.Config{App: cfg.App, BaseURL: cfg.BaseURL, Token: cfg.Token, Profile: p,
 		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Now: cfg.Now})
 	if err != nil {
 		return nil, err
 	}
 	c := &Connector{scim: sc, app: cfg.App, org: cfg.Org, orgMode: cfg.Mode == "org", shortcode: cfg.Shortcode,
-		links: cfg.TeamLinks, teamRole: cfg.TeamRole, userPath: p.UserPath, groupPath: p.GroupPath,
+		links: cfg.TeamLinks, teamRole: cfg.TeamRole, roles: roles, userPath: p.UserPath, groupPath: p.GroupPath,
 		log: cfg.Logger, linked: map[string]bool{}}
 	if c.shortcode == "" {
 		c.shortcode = cfg.Enterprise
@@ -224,7 +229,7 @@ func New(cfg Config) (*Connector, error) {
 }
 
 // ownOptions are the options this package reads; the rest go to the SCIM profile.
-var ownOptions = []string{"mode", "enterprise", "org", "shortcode", "team_links", "team_role"}
+var ownOptions = []string{"mode", "enterprise", "org", "shortcode", "team_links", "team_role", "roles"}
 
 // Open builds the connector for one configured app (see the package documentation).
 func Open(app string, ac config.AppConfig, getenv func(string) string) (*Connector, error) {
@@ -247,7 +252,7 @@ func Open(app string, ac config.AppConfig, getenv func(string) string) (*Connect
 	}
 	return New(Config{App: app, BaseURL: ac.BaseURL, Token: token, Mode: ac.Options["mode"],
 		Enterprise: ac.Options["enterprise"], Org: ac.Options["org"], Shortcode: ac.Options["shortcode"],
-		TeamLinks: links, TeamRole: ac.Options["team_role"], Options: rest,
+		TeamLinks: links, TeamRole: ac.Options["team_role"], Roles: ac.Options["roles"], Options: rest,
 		Rate: ac.Rate, Burst: ac.Burst, Concurrency: ac.Concurrency,
 		Logger: slog.Default().With("connector", "github")})
 }
@@ -275,8 +280,8 @@ func parseLinks(s string) (map[string]string, error) {
 // Traits implements connector.Describer.
 func (c *Connector) Traits() connector.Traits { return c.traits }
 
-// Find implements connector.Finder, with the account's group and team memberships.
-func (c *Connector) Find(ctx context.Context, m connector.Match) (connector.Account, error) {
+// find reads one account with its group and team memberships.
+func (c *Connector) find(ctx context.Context, m connector.Match) (connector.Account, error) {
 	a, err := c.scim.Find(ctx, m)
 	if err != nil || c.org == "" || !a.Active {
 		return a, c.fixErr(err)
@@ -295,8 +300,8 @@ func (c *Connector) Login(userName string) string {
 	return ManagedLogin(userName, c.shortcode)
 }
 
-// Apply implements connector.Connector.
-func (c *Connector) Apply(ctx context.Context, op connector.Op) (connector.Account, error) {
+// apply performs op with GitHub's own roles.
+func (c *Connector) apply(ctx context.Context, op connector.Op) (connector.Account, error) {
 	if op.Kind == connector.OpCreate || op.Kind == connector.OpUpdate {
 		if op.Account.DisplayName == "" && !c.orgMode {
 			// GitHub requires displayName; the person's names make a fair one.
@@ -316,11 +321,16 @@ func (c *Connector) Apply(ctx context.Context, op connector.Op) (connector.Accou
 			}
 			return a, nil
 		case "group":
-			if op.Kind == connector.OpAddMember && c.groupPath != "" {
-				if err := c.ensureGroup(ctx, op.AccountID, name); err != nil {
-					return connector.Account{}, fmt.Errorf("app %s: %s %s: %w", c.app, op.Kind, op.Entitlement, c.fixErr(err))
-				}
+			a, err := c.scim.Apply(ctx, op)
+			if err != nil || op.Kind != connector.OpAddMember {
+				return a, c.fixErr(err)
 			}
+			// The group exists now (the SCIM client creates it on first use): link the teams
+			// configured to take their members from it.
+			if err := c.linkTeams(ctx, name); err != nil {
+				return connector.Account{}, fmt.Errorf("app %s: %s %s: linking teams: %w", c.app, op.Kind, op.Entitlement, c.fixErr(err))
+			}
+			return a, nil
 		}
 	}
 	a, err := c.scim.Apply(ctx, op)

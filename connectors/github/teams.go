@@ -28,9 +28,9 @@ func ManagedLogin(userName, shortcode string) string {
 	return strings.Trim(nonLogin.ReplaceAllString(base, "-"), "-") + "_" + shortcode
 }
 
-// List implements connector.Connector: the SCIM users with their group memberships, plus the
+// list reads the SCIM users with their group memberships, plus the
 // team memberships (active and pending) of the org's teams that are not linked to a group.
-func (c *Connector) List(ctx context.Context) ([]connector.Account, error) {
+func (c *Connector) list(ctx context.Context) ([]connector.Account, error) {
 	accs, err := c.scim.List(ctx)
 	if err != nil {
 		return nil, c.fixErr(err)
@@ -227,34 +227,6 @@ func (c *Connector) team(ctx context.Context, op connector.Op, slug string) (con
 		c.log.Info("github: team membership pending until the person joins the org", "app", c.app, "team", slug, "login", c.Login(cur.UserName))
 	}
 	return cur, nil
-}
-
-// ensureGroup creates the SCIM group name when missing (with the externalId GitHub requires)
-// and links the teams configured to take their members from it. It first checks the account
-// exists, so an unknown account is ErrNotFound and no group is made for it.
-func (c *Connector) ensureGroup(ctx context.Context, accountID, name string) error {
-	if _, err := c.currentUser(ctx, accountID); err != nil {
-		return err
-	}
-	var lr struct {
-		Resources []struct {
-			ID string `json:"id"`
-		} `json:"Resources"`
-	}
-	q := url.Values{"filter": {`displayName eq "` + strings.ReplaceAll(name, `"`, `\"`) + `"`}}
-	if _, err := c.scim.Do(ctx, http.MethodGet, c.groupPath, q, nil, nil, &lr); err != nil {
-		return err
-	}
-	if len(lr.Resources) == 0 {
-		body := map[string]any{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"},
-			"externalId": name, "displayName": name, "members": []any{}}
-		_, err := c.scim.Do(ctx, http.MethodPost, c.groupPath, nil, body, nil, nil)
-		if err != nil && !errors.Is(err, connector.ErrConflict) {
-			return err
-		}
-		c.log.Info("github: created group", "app", c.app, "group", name)
-	}
-	return c.linkTeams(ctx, name)
 }
 
 // linkTeams links every team configured for group name to it, once per process.

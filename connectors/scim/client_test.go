@@ -145,8 +145,10 @@ func TestETagRetriesOnAFreshVersion(t *testing.T) {
 			upd.GivenName = "Changed"
 			_, err = c.Apply(ctx(t), connector.Op{Kind: connector.OpUpdate, AccountID: a.ID, Account: upd, Fields: []string{"given_name"}})
 			var ce *connector.Error
-			if !errors.As(err, &ce) || !errors.Is(err, connector.ErrConflict) || ce.Status != 412 || !strings.Contains(err.Error(), "changed in the app") {
-				t.Fatalf("update against a user that keeps changing = %v, want a clear 412 conflict", err)
+			if !errors.As(err, &ce) || !errors.Is(err, connector.ErrUnavailable) || ce.Status != 412 ||
+				!connector.Retryable(err) || connector.RetryAfter(err) <= 0 || connector.RetryAfter(err) > time.Minute ||
+				!strings.Contains(err.Error(), "changed in the app") {
+				t.Fatalf("update against a user that keeps changing = %v, want a retryable 412 with a short RetryAfter", err)
 			}
 			if u, _ := tg.User(a.ID); u.GivenName == "Changed" {
 				t.Fatal("the refused update was stored")
@@ -394,5 +396,70 @@ func TestFindReadsOnlyTheUsersGroupsWithMemberFilter(t *testing.T) {
 	}
 	if len(groupQueries) != 1 || !strings.Contains(groupQueries[0], "members%5Bvalue+eq") {
 		t.Fatalf("group reads %v, want one filtered by member", groupQueries)
+	}
+}
+
+// Membership changes look their group up once; a group deleted (or remade) behind the
+// connector's back is found again after the 404 on its cached ID.
+func TestGroupLookupIsCached(t *testing.T) {
+	tg, c := newTarget(t, scimtarget.Options{}, scim.Generic())
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, mustCreate(t, c, person(i)).ID)
+	}
+	add := func(id string) {
+		t.Helper()
+		if _, err := c.Apply(ctx(t), connector.Op{Kind: connector.OpAddMember, AccountID: id, Entitlement: "group:eng"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lookups := func() int { return tg.Count(http.MethodGet, "/Groups") }
+	add(ids[0])
+	before := lookups()
+	add(ids[1])
+	if _, err := c.Apply(ctx(t), connector.Op{Kind: connector.OpRemoveMember, AccountID: ids[0], Entitlement: "group:eng"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := lookups() - before; n != 0 {
+		t.Fatalf("two more membership changes looked the group up %d times, want 0", n)
+	}
+	members := func() []string {
+		for _, g := range tg.Groups() {
+			if g.DisplayName == "eng" {
+				return g.Members
+			}
+		}
+		return nil
+	}
+	if got := members(); !slices.Equal(got, []string{ids[1]}) {
+		t.Fatalf("members %v, want [%s]", got, ids[1])
+	}
+
+	// Deleted in the app: the next add finds that out and makes the group again.
+	gid := tg.Groups()[0].ID
+	if _, err := c.Do(ctx(t), http.MethodDelete, "/Groups/"+gid, nil, nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	add(ids[2])
+	if got := tg.Groups(); len(got) != 1 || got[0].ID == gid || !slices.Equal(got[0].Members, []string{ids[2]}) {
+		t.Fatalf("groups %+v, want eng made again holding %s", got, ids[2])
+	}
+
+	// Deleted and remade by an administrator: a removal reaches the new group.
+	gid = tg.Groups()[0].ID
+	if _, err := c.Do(ctx(t), http.MethodDelete, "/Groups/"+gid, nil, nil, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	remade := tg.AddGroup("eng")
+	body := map[string]any{"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:PatchOp"},
+		"Operations": []any{map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": ids[3]}}}}}
+	if _, err := c.Do(ctx(t), http.MethodPatch, "/Groups/"+remade, nil, body, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Apply(ctx(t), connector.Op{Kind: connector.OpRemoveMember, AccountID: ids[3], Entitlement: "group:eng"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := members(); len(got) != 0 {
+		t.Fatalf("members of the remade group %v after the removal, want none", got)
 	}
 }

@@ -37,6 +37,9 @@ func TestConformance(t *testing.T) {
 	memberFilter.MemberFilter = true
 	deactivating := scim.Generic()
 	deactivating.DeleteDeactivates = true
+	indexed := scim.Generic() // an app that cannot filter on externalId
+	indexed.Filters = []string{"userName", "emails.value"}
+	indexed.ExternalIDIndex = true
 	for _, tc := range []struct {
 		name    string
 		opts    scimtarget.Options
@@ -46,6 +49,7 @@ func TestConformance(t *testing.T) {
 		{"PutWithoutETags", scimtarget.Options{MaxResults: 4}, put},
 		{"Zapier", scimtarget.Options{MaxResults: 3}, scim.Zapier()},
 		{"DeleteDeactivates", scimtarget.Options{MaxResults: 5, DeleteDeactivates: true}, deactivating},
+		{"ExternalIDIndex", scimtarget.Options{MaxResults: 4, UniqueEmail: true}, indexed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := tc.profile

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tenure-id/tenure/pkg/connector"
 )
@@ -23,6 +24,7 @@ func (c *Connector) memberships(ctx context.Context) (map[string][]string, error
 	}
 	out := map[string][]string{}
 	for _, g := range groups {
+		c.groups.put(str(g["displayName"]), g.id())
 		key := c.p.GroupKind + ":" + str(g["displayName"])
 		members, _ := getFold(g, "members").([]any)
 		for _, m := range members {
@@ -61,8 +63,21 @@ func (c *Connector) membershipsOf(ctx context.Context, id string) ([]string, err
 	return keys, nil
 }
 
-// group finds the group named name, creating it when create is set and it is missing.
-func (c *Connector) group(ctx context.Context, name string, create bool) (string, bool, error) {
+// group finds the group named name, creating it when create is set and it is missing. cached
+// says the ID came from the group cache without asking the app: a 404 on it means the group
+// is gone or was remade, and the caller forgets it and asks again.
+func (c *Connector) group(ctx context.Context, name string, create bool) (id string, found, cached bool, err error) {
+	if id, ok := c.groups.get(name); ok {
+		return id, true, true, nil
+	}
+	id, found, err = c.lookupGroup(ctx, name, create)
+	if found {
+		c.groups.put(name, id)
+	}
+	return id, found, false, err
+}
+
+func (c *Connector) lookupGroup(ctx context.Context, name string, create bool) (string, bool, error) {
 	find := func() (string, bool, error) {
 		found, err := c.pages(ctx, c.p.GroupPath, "displayName eq "+quote(name))
 		if err != nil {
@@ -81,6 +96,9 @@ func (c *Connector) group(ctx context.Context, name string, create bool) (string
 	}
 	var out resource
 	body := map[string]any{"schemas": []string{GroupSchema}, "displayName": name}
+	if c.p.GroupExternalID {
+		body["externalId"] = name
+	}
 	_, err = c.Do(ctx, http.MethodPost, c.p.GroupPath, nil, body, nil, &out)
 	if errors.Is(err, connector.ErrConflict) {
 		return find() // created meanwhile by another worker
@@ -106,20 +124,29 @@ func (c *Connector) membership(ctx context.Context, op connector.Op) (connector.
 		}
 		user = u
 	}
-	gid, found, err := c.group(ctx, name, add && c.p.CreateGroups)
-	if err != nil {
-		return connector.Account{}, err
+	patch := map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": op.AccountID}}}
+	if !add {
+		patch = map[string]any{"op": "remove", "path": "members[value eq " + quote(op.AccountID) + "]"}
 	}
-	if !found && add {
-		return connector.Account{}, &connector.Error{Kind: connector.ErrNotFound,
-			Detail: fmt.Sprintf("group %q does not exist in the app and create_groups is off", name)}
-	}
-	if found {
-		patch := map[string]any{"op": "add", "path": "members", "value": []any{map[string]any{"value": op.AccountID}}}
-		if !add {
-			patch = map[string]any{"op": "remove", "path": "members[value eq " + quote(op.AccountID) + "]"}
+	for {
+		gid, found, cached, err := c.group(ctx, name, add && c.p.CreateGroups)
+		if err != nil {
+			return connector.Account{}, err
+		}
+		if !found && add {
+			return connector.Account{}, &connector.Error{Kind: connector.ErrNotFound,
+				Detail: fmt.Sprintf("group %q does not exist in the app and create_groups is off", name)}
+		}
+		if !found {
+			break // no group, no membership to remove
 		}
 		_, err = c.Do(ctx, http.MethodPatch, c.p.GroupPath+"/"+url.PathEscape(gid), nil, patchBody(patch), nil, nil)
+		if cached && errors.Is(err, connector.ErrNotFound) {
+			// The cached ID is stale (the group was deleted, or deleted and made again): ask
+			// the app once more.
+			c.groups.forget(name, gid)
+			continue
+		}
 		var ce *connector.Error
 		if !add && errors.As(err, &ce) && (ce.Kind == connector.ErrNotFound || strings.HasPrefix(ce.Detail, "noTarget") ||
 			strings.Contains(ce.Detail, ": noTarget:")) {
@@ -128,6 +155,7 @@ func (c *Connector) membership(ctx context.Context, op connector.Op) (connector.
 		if err != nil {
 			return connector.Account{}, err
 		}
+		break
 	}
 	if user == nil {
 		a := op.Account
@@ -135,4 +163,40 @@ func (c *Connector) membership(ctx context.Context, op connector.Op) (connector.
 		return a, nil
 	}
 	return c.toAccount(user), nil
+}
+
+// groupCache maps group displayNames (case-insensitively, as the app matches them) to IDs, so
+// that membership changes do not look their group up each time. An entry goes when a request
+// on its ID answers 404.
+type groupCache struct {
+	mu  sync.Mutex
+	ids map[string]string
+}
+
+func (g *groupCache) get(name string) (string, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	id, ok := g.ids[strings.ToLower(name)]
+	return id, ok
+}
+
+func (g *groupCache) put(name, id string) {
+	if name == "" || id == "" {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ids == nil {
+		g.ids = map[string]string{}
+	}
+	g.ids[strings.ToLower(name)] = id
+}
+
+// forget drops name's entry if it still holds id (another worker may have renewed it).
+func (g *groupCache) forget(name, id string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.ids[strings.ToLower(name)] == id {
+		delete(g.ids, strings.ToLower(name))
+	}
 }

@@ -43,14 +43,15 @@ func TestWithOptionsErrorsNameTheOption(t *testing.T) {
 func TestWithOptionsApplies(t *testing.T) {
 	p, err := Generic().WithOptions(map[string]string{
 		"update": "put", "page_size": "25", "create_groups": "false", "etag": "off", "timeout": "5s",
-		"filter": "userName, emails.value", "user_agent": "acme/2", "group_path": "", "max_username_length": "20",
-		"map.attributes.title": "", "map.attributes.locale": "locale", "map.attributes.manager": EnterpriseSchema + ":manager.managerId",
+		"filter": "userName, email", "user_agent": "acme/2", "group_path": "", "max_username_length": "20",
+		"externalid_index": "true", "map.attributes.title": "", "map.attributes.locale": "locale", "map.attributes.manager": EnterpriseSchema + ":manager.managerId",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Update != UpdatePut || p.PageSize != 25 || p.CreateGroups || p.ETag != ETagOff || p.Timeout != 5*time.Second ||
-		!slices.Equal(p.Filters, []string{"userName", "emails.value"}) || p.UserAgent != "acme/2" || p.GroupPath != "" || p.MaxUserNameLen != 20 {
+		!slices.Equal(p.Filters, []string{"userName", "email"}) || p.UserAgent != "acme/2" || p.GroupPath != "" || p.MaxUserNameLen != 20 ||
+		!p.ExternalIDIndex {
 		t.Fatalf("profile %+v", p)
 	}
 	c, err := New(Config{BaseURL: "https://scim.example.com/v2", Profile: p})

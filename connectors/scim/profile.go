@@ -44,7 +44,8 @@ type Profile struct {
 	Update UpdateMode
 	// Filters are the user attributes the app can filter on with eq, in the order Find tries
 	// them: "externalId", "userName", "emails.value" (or another email path such as
-	// `emails[type eq "work"].value`). A key the app cannot filter on is found by listing.
+	// `emails[type eq "work"].value`, or "email" as Slack documents it). A key the app cannot
+	// filter on is found by listing.
 	Filters []string
 	// Mapping maps account fields to SCIM paths.
 	Mapping Mapping
@@ -53,6 +54,13 @@ type Profile struct {
 	// CreateGroups creates a missing group on the first add_member; otherwise adding to a
 	// group the app does not hold is ErrNotFound.
 	CreateGroups bool
+	// ExternalIDIndex is for apps that cannot filter users on externalId (Slack): rather than
+	// list every user before each create to adopt one the app already holds, the connector
+	// keeps an index of externalId → id from one listing and its own creates (see adopt.go).
+	ExternalIDIndex bool
+	// GroupExternalID sends the group's displayName as its externalId on create: GitHub
+	// refuses a group without one.
+	GroupExternalID bool
 	// MemberFilter says the app filters groups by member (members[value eq "id"]), so Find
 	// reads only the user's groups instead of every group.
 	MemberFilter bool
@@ -122,6 +130,21 @@ func Zapier() Profile {
 // Profiles are the named profiles the "profile" option selects.
 var Profiles = map[string]func() Profile{"generic": Generic, "zapier": Zapier}
 
+// WithLimits overrides the documented rate, burst and concurrency with the positive ones given
+// (a configured app's rate/burst/concurrency).
+func (p Profile) WithLimits(rate float64, burst, concurrency int) Profile {
+	if rate > 0 {
+		p.Traits.Rate = rate
+	}
+	if burst > 0 {
+		p.Traits.Burst = burst
+	}
+	if concurrency > 0 {
+		p.Traits.Concurrency = concurrency
+	}
+	return p
+}
+
 // WithOptions applies an app's `options:` to p, naming the offending option in any error.
 // See the package documentation for the options.
 func (p Profile) WithOptions(opts map[string]string) (Profile, error) {
@@ -157,8 +180,8 @@ func (p Profile) WithOptions(opts map[string]string) (Profile, error) {
 				if f == "" {
 					continue
 				}
-				if f != "externalId" && f != "userName" && !strings.HasPrefix(f, "emails") {
-					return p, fmt.Errorf("options.filter: %q is not externalId, userName or an emails path", f)
+				if f != "externalId" && f != "userName" && !isEmailFilter(f) {
+					return p, fmt.Errorf("options.filter: %q is not externalId, userName, email or an emails path", f)
 				}
 				p.Filters = append(p.Filters, f)
 			}
@@ -172,7 +195,7 @@ func (p Profile) WithOptions(opts map[string]string) (Profile, error) {
 			} else {
 				p.MaxUserNameLen = n
 			}
-		case k == "create_groups" || k == "delete_deactivates" || k == "member_filter":
+		case k == "create_groups" || k == "delete_deactivates" || k == "member_filter" || k == "externalid_index":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
 				return p, bad("true or false")
@@ -182,6 +205,8 @@ func (p Profile) WithOptions(opts map[string]string) (Profile, error) {
 				p.CreateGroups = b
 			case "delete_deactivates":
 				p.DeleteDeactivates = b
+			case "externalid_index":
+				p.ExternalIDIndex = b
 			default:
 				p.MemberFilter = b
 			}
@@ -238,3 +263,7 @@ func (p Profile) check() error {
 	}
 	return nil
 }
+
+// isEmailFilter says whether a Filters entry filters on the email: an emails path, or the bare
+// "email" some apps (Slack) document.
+func isEmailFilter(f string) bool { return f == "email" || strings.HasPrefix(f, "emails") }

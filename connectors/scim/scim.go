@@ -15,7 +15,9 @@
 //	group_path           groups endpoint, default /Groups; empty: the app has no groups
 //	update               patch (default: changed attributes only) or put (read, then replace)
 //	filter               attributes the app filters users on, comma-separated, in the order
-//	                     Find tries them; default externalId,userName,emails.value
+//	                     Find tries them: externalId, userName and an email path
+//	                     (emails.value, or email as Slack has it); default
+//	                     externalId,userName,emails.value
 //	page_size            count per list page, default 100
 //	create_groups        true (default): a missing group is created on first add_member
 //	group_kind           entitlement kind of groups, default group ("group:engineering")
@@ -26,6 +28,8 @@
 //	delete_deactivates   true when the app's DELETE only deactivates
 //	member_filter        true when the app filters groups with members[value eq "id"]: Find
 //	                     then reads only the user's groups (default false: all groups)
+//	externalid_index     true when the app cannot filter users on externalId: creates adopt
+//	                     through an index of one listing instead of listing before each create
 //	map.FIELD            SCIM path of an account field: email, given_name, family_name,
 //	                     display_name, role or attributes.NAME; "" drops a default mapping.
 //	                     Defaults: email emails[type eq "work"].value, given_name
@@ -92,6 +96,9 @@ type Connector struct {
 	mu        sync.Mutex
 	etagKnown bool
 	etag      bool
+
+	idx    externalIDIndex
+	groups groupCache
 }
 
 var _ interface {
@@ -151,15 +158,7 @@ func Open(app string, ac config.AppConfig, getenv func(string) string, def strin
 	if err != nil {
 		return nil, fmt.Errorf("app %s: %w", app, err)
 	}
-	if ac.Rate > 0 {
-		p.Traits.Rate = ac.Rate
-	}
-	if ac.Burst > 0 {
-		p.Traits.Burst = ac.Burst
-	}
-	if ac.Concurrency > 0 {
-		p.Traits.Concurrency = ac.Concurrency
-	}
+	p = p.WithLimits(ac.Rate, ac.Burst, ac.Concurrency)
 	if ac.BaseURL == "" {
 		return nil, fmt.Errorf("app %s: base_url is required for a SCIM app", app)
 	}

@@ -9,13 +9,18 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tenure-id/tenure/pkg/connector"
 )
 
-// maxVersionRetries bounds the fresh reads after a 412: a user that keeps changing is left for
-// the next reconciliation rather than fought over.
+// maxVersionRetries bounds the fresh reads after a 412 within one Apply: a user that keeps
+// changing is handed back to the workers to retry later rather than fought over.
 const maxVersionRetries = 3
+
+// versionRetryAfter is the wait asked for after the fresh reads ran out: long enough for a
+// burst of edits by another client to pass, short enough not to leave the change pending.
+const versionRetryAfter = 5 * time.Second
 
 // List implements connector.Connector: every user, page by page, with memberships from one
 // read of the groups.
@@ -23,6 +28,9 @@ func (c *Connector) List(ctx context.Context) ([]connector.Account, error) {
 	users, err := c.pages(ctx, c.p.UserPath, "")
 	if err != nil {
 		return nil, fmt.Errorf("app %s: listing users: %w", c.app, err)
+	}
+	if c.indexed() {
+		c.indexLoad(users)
 	}
 	member, err := c.memberships(ctx)
 	if err != nil {
@@ -58,7 +66,7 @@ func (c *Connector) Find(ctx context.Context, m connector.Match) (connector.Acco
 func (c *Connector) findUser(ctx context.Context, m connector.Match) (resource, bool, error) {
 	emailFilter := ""
 	for _, f := range c.p.Filters {
-		if strings.HasPrefix(f, "emails") {
+		if isEmailFilter(f) {
 			emailFilter = f
 			break
 		}
@@ -67,6 +75,13 @@ func (c *Connector) findUser(ctx context.Context, m connector.Match) (resource, 
 	scan := false
 	for _, k := range keys {
 		if k.value == "" {
+			continue
+		}
+		if k.attr == "externalId" && c.indexed() && !slices.Contains(c.p.Filters, k.attr) {
+			u, ok, err := c.byExternalID(ctx, k.value)
+			if err != nil || ok {
+				return u, ok, err
+			}
 			continue
 		}
 		if k.attr == "" || !slices.Contains(c.p.Filters, k.attr) {
@@ -174,11 +189,18 @@ func (c *Connector) create(ctx context.Context, a connector.Account) (connector.
 		}
 	}
 	if err != nil {
+		if c.indexed() && outcomeUnknown(err) {
+			c.indexStale() // the user may exist now without the index knowing
+		}
 		return connector.Account{}, err
 	}
 	if out.id() == "" {
+		c.indexStale()
 		return connector.Account{}, &connector.Error{Kind: connector.ErrUnavailable, Status: http.StatusCreated,
 			Detail: "the app answered the create without the new user's id"}
+	}
+	if c.indexed() && a.ExternalID != "" {
+		c.indexPut(a.ExternalID, out.id())
 	}
 	return c.toAccount(out), nil
 }
@@ -294,8 +316,11 @@ func (c *Connector) write(ctx context.Context, id string, needCurrent bool, buil
 				c.log.Debug("scim: user changed since read; retrying with a fresh version", "app", c.app, "id", id, "attempt", attempt)
 				continue
 			}
-			return connector.Account{}, &connector.Error{Kind: connector.ErrConflict, Status: http.StatusPreconditionFailed,
-				Detail: fmt.Sprintf("user %s changed in the app during each of %d attempts (If-Match refused); left for the next reconciliation", id, attempt)}
+			// Someone else keeps writing the user: a race, not a disagreement, so the write is
+			// worth another try once things settle rather than a terminal conflict.
+			return connector.Account{}, &connector.Error{Kind: connector.ErrUnavailable, Status: http.StatusPreconditionFailed,
+				RetryAfter: versionRetryAfter,
+				Detail:     fmt.Sprintf("user %s changed in the app during each of %d attempts (If-Match refused); retry later", id, attempt)}
 		}
 		if err != nil {
 			return connector.Account{}, err
@@ -337,9 +362,21 @@ func (c *Connector) update(ctx context.Context, id string, a connector.Account, 
 			if !ok {
 				continue // not held by this app
 			}
-			if v := accountValue(a, f); v != "" {
+			v := accountValue(a, f)
+			switch {
+			case multiValued[p.attr] && p.typ == "" && p.urn == "":
+				// "roles.value" with no filter would set the sub-attribute of every element
+				// and of none when the list is empty (RFC 7644 §3.5.2.3): the field is
+				// one value, so the list is replaced by that one element.
+				if v == "" {
+					ops = append(ops, map[string]any{"op": "remove", "path": p.attr})
+				} else {
+					ops = append(ops, map[string]any{"op": "replace", "path": p.attr,
+						"value": []any{map[string]any{p.sub: v, "primary": true}}})
+				}
+			case v != "":
 				ops = append(ops, map[string]any{"op": "replace", "path": p.patchPath(), "value": v})
-			} else {
+			default:
 				ops = append(ops, map[string]any{"op": "remove", "path": p.patchPath()})
 			}
 		}

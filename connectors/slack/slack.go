@@ -10,7 +10,10 @@
 //     userName alone, and correlation goes by externalId and email. Traits.Fields therefore
 //     leave user_name out, so a derived name is never reported as drift.
 //   - displayName may not contain @; at least one email; emails are unique.
-//   - Users filter on userName and email only; externalId lookups list the users.
+//   - Users filter on userName and email only. A create adopts the user that already holds
+//     its externalId through an index built from one listing and kept up to date by the
+//     connector's own creates (the SCIM client's ExternalIDIndex), not by listing every user
+//     before each create.
 //   - DELETE /Users/{id} deactivates (the account stays, inactive): delete and disable end
 //     the same way, and a deleted account can be enabled again.
 //   - Groups are user groups. "group:NAME" is the user group NAME; "channel:NAME" is the user
@@ -100,7 +103,8 @@ func Profile() scim.Profile {
 	p.Name = "slack"
 	p.UserAgent = "tenure-slack/1"
 	p.ETag = scim.ETagOff
-	p.Filters = []string{"userName", "emails.value"}
+	p.Filters = []string{"userName", "email"} // as Slack documents them
+	p.ExternalIDIndex = true                  // no externalId filter: adopt through an index
 	p.PageSize = 1000
 	p.MaxUserNameLen = MaxUserName
 	p.DeleteDeactivates = true
@@ -133,15 +137,7 @@ func New(cfg Config) (*Connector, error) {
 	if cfg.SyncManager {
 		p.Mapping["attributes.manager"] = managerPath
 	}
-	if cfg.Rate > 0 {
-		p.Traits.Rate = cfg.Rate
-	}
-	if cfg.Burst > 0 {
-		p.Traits.Burst = cfg.Burst
-	}
-	if cfg.Concurrency > 0 {
-		p.Traits.Concurrency = cfg.Concurrency
-	}
+	p = p.WithLimits(cfg.Rate, cfg.Burst, cfg.Concurrency)
 	sc, err := scim.New(scim.Config{App: cfg.App, BaseURL: cfg.BaseURL, Token: cfg.Token, Profile: p,
 		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger, Now: cfg.Now})
 	if err != nil {

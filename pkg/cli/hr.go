@@ -34,6 +34,12 @@ func (e *env) lifecycleEngine(s directory.Store) (*lifecycle.Engine, error) {
 // lifecycleEngineWaking is lifecycleEngine with a hook called after future events are stored,
 // which `tenure serve` points at its scheduler.
 func (e *env) lifecycleEngineWaking(s directory.Store, wake func()) (*lifecycle.Engine, error) {
+	return e.lifecycleEngineHooked(s, wake, nil)
+}
+
+// lifecycleEngineHooked also tells changed which people applied events changed, which `tenure
+// serve` points at provisioning so their apps are reconciled at once.
+func (e *env) lifecycleEngineHooked(s directory.Store, wake func(), changed func([]string)) (*lifecycle.Engine, error) {
 	h := e.cfg.HR
 	loc, err := h.Location()
 	if err != nil {
@@ -46,7 +52,7 @@ func (e *env) lifecycleEngineWaking(s directory.Store, wake func()) (*lifecycle.
 	return lifecycle.New(s, lifecycle.Options{Clock: e.clock, PreHireDays: h.PreHireDays, Location: loc, LeaveTime: leave,
 		Naming:  lifecycle.Naming{Pattern: h.UsernamePattern, Domain: h.EmailDomain},
 		Breaker: lifecycle.Breaker{Percent: h.Breaker.Percent, MinChanges: h.Breaker.MinChanges}, Logger: e.logger,
-		Wake: wake}), nil
+		Wake: wake, Changed: changed}), nil
 }
 
 func (e *env) hrImportCommand() *cobra.Command {

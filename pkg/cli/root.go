@@ -97,6 +97,12 @@ func (e *env) rootCommand() *cobra.Command {
 	pf.StringVar(&e.configFlag, "config", "", "YAML configuration file (env TENURE_CONFIG)")
 	pf.StringVarP(&e.output, "output", "o", "table", "output format: table|json|csv")
 	root.AddCommand(e.initCommand(), e.versionCommand(), e.peopleCommand(), e.orgCommand(), e.serveCommand(), e.policyCommand(), e.accessCommand(), e.ldapCommand(), e.hrCommand())
+	root.AddCommand(e.credentialsCommand(), e.mfaCommand())
+	root.AddCommand(e.planCommand())
+	root.AddCommand(e.spCommand())
+	root.AddCommand(e.applyCommand())
+	root.AddCommand(e.opsCommand())
+	root.AddCommand(e.demoCommand())
 	return root
 }
 

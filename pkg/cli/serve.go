@@ -29,12 +29,17 @@ func (e *env) serveCommand() *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			prov, err := e.openServeProvisioning(ctx, s)
+			if err != nil {
+				return err
+			}
+			defer prov.wait()
 			var sched *lifecycle.Scheduler
-			eng, err := e.lifecycleEngineWaking(s, func() {
+			eng, err := e.lifecycleEngineHooked(s, func() {
 				if sched != nil {
 					sched.Wake()
 				}
-			})
+			}, prov.changed())
 			if err != nil {
 				return err
 			}
@@ -57,12 +62,23 @@ func (e *env) serveCommand() *cobra.Command {
 				e.logger.Info("HR webhook off: set hr.webhook.token_env or hr.webhook.secret_env to enable POST /api/v1/hr/events")
 			}
 
+			auth, err := e.authnManager(s)
+			if err != nil {
+				return err
+			}
+			srvCfg.Auth = auth.Handler()
+			if srvCfg.SAML, err = e.samlIdP(ctx, s, auth, firstNonEmpty(listen, e.cfg.Listen)); err != nil {
+				return err
+			}
+
+			prov.start(ctx)
 			background := make(chan error, 1)
 			go func() {
 				background <- s.RunAsLeader(ctx, "scheduler", func(lctx context.Context) error {
 					e.logger.Info("scheduler running on this replica", "ldap_jobs", len(jobs))
 					stopJobs := startLDAPJobs(lctx, jobs, e)
 					defer stopJobs()
+					defer prov.schedule(lctx)()
 					return sched.Run(lctx)
 				})
 			}()

@@ -28,6 +28,10 @@ type Config struct {
 	HR     HR     `yaml:"hr"`
 	// Provisioning configures each app the provisioner reaches.
 	Provisioning Provisioning `yaml:"provisioning"`
+	// IdP configures the SAML identity provider (pkg/config/idp.go).
+	IdP IdP `yaml:"idp"`
+	// Authn configures sign-in and sessions (pkg/config/authn.go).
+	Authn Authn `yaml:"authn"`
 }
 
 // Log says how Tenure logs.
@@ -79,6 +83,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("log.format: %q is not one of text|json", c.Log.Format)
 	}
 	if err := c.HR.Validate(); err != nil {
+		return err
+	}
+	if err := c.IdP.Validate(); err != nil {
+		return err
+	}
+	if err := c.Authn.Validate(); err != nil {
 		return err
 	}
 	if err := c.LDAP.Validate(); err != nil {

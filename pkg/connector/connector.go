@@ -115,6 +115,10 @@ type Traits struct {
 	// only those ("email", "given_name", "family_name", "display_name", "role",
 	// "attributes.title", ...). Empty: user_name, email, names and active.
 	Fields []string
+	// NoExternalID is true when the app has nowhere to keep Account.ExternalID (HubSpot's
+	// users): its accounts always list with an empty ExternalID, correlation can only use the
+	// user name and email, and an adoption has no external id to set.
+	NoExternalID bool
 	// Rate is the documented sustained request rate (requests per second) and Burst the
 	// bucket size; Concurrency bounds requests in flight. Zero means no stated limit.
 	Rate        float64

@@ -152,6 +152,9 @@ type Store interface {
 	AuditLog
 	LDAPFederation
 	HRBulk
+	SAMLRegistry
+	Outbox
+	Authn
 	// InTx runs fn in one transaction: every write fn makes through tx is committed together,
 	// or, if fn returns an error or panics, none is.
 	InTx(ctx context.Context, fn func(tx Store) error) error

@@ -90,6 +90,7 @@ func (e *Engine) NextDue(ctx context.Context) (at time.Time, ok bool, err error)
 }
 
 func (e *Engine) applyStored(ctx context.Context, id string, now time.Time) error {
+	var applied identity.Event
 	err := e.store.InTx(ctx, func(tx directory.Store) error {
 		ev, err := tx.GetEvent(ctx, id)
 		if err != nil {
@@ -106,12 +107,15 @@ func (e *Engine) applyStored(ctx context.Context, id string, now time.Time) erro
 		if err != nil {
 			return err
 		}
-		_, err = tx.UpdateEvent(ctx, id, func(x *identity.Event) error {
+		applied, err = tx.UpdateEvent(ctx, id, func(x *identity.Event) error {
 			x.State, x.Error, x.PersonID, x.AppliedAt = res.State, res.Error, res.PersonID, res.AppliedAt
 			return nil
 		})
 		return err
 	})
+	if err == nil {
+		e.notifyChanged([]Outcome{{Event: applied}})
+	}
 	if err == nil || errors.Is(err, context.Canceled) {
 		return err
 	}

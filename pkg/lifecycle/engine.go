@@ -28,6 +28,9 @@ type Options struct {
 	Logger    *slog.Logger
 	// Wake, when set, is called after future events are stored, so a scheduler re-arms.
 	Wake func()
+	// Changed, when set, is called after events were applied, with the IDs of the people they
+	// changed, so provisioning reconciles them at once instead of at its next full pass.
+	Changed func(personIDs []string)
 }
 
 // Engine applies HR events to the directory.
@@ -309,7 +312,27 @@ func (e *Engine) run(ctx context.Context, opt SubmitOptions, full bool, derive d
 	if scheduled && e.opt.Wake != nil {
 		e.opt.Wake()
 	}
+	e.notifyChanged(rep.Outcomes)
 	return rep, nil
+}
+
+// notifyChanged passes the people whose events were applied to Options.Changed.
+func (e *Engine) notifyChanged(outcomes []Outcome) {
+	if e.opt.Changed == nil {
+		return
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, o := range outcomes {
+		if o.Duplicate || o.Event.State != identity.EventApplied || o.Event.PersonID == "" || seen[o.Event.PersonID] {
+			continue
+		}
+		seen[o.Event.PersonID] = true
+		ids = append(ids, o.Event.PersonID)
+	}
+	if len(ids) > 0 {
+		e.opt.Changed(ids)
+	}
 }
 
 func (e *Engine) submitOne(ctx context.Context, tx directory.Store, idx *index, ev identity.Event, now time.Time) (Outcome, error) {

@@ -23,6 +23,12 @@ type AppPlan struct {
 	// Orphans are accounts in the app that no person correlates to. They are reported; they
 	// become operations only when the app's orphan mode is "enforce".
 	Orphans []connector.Account `json:"orphans,omitempty"`
+	// Drift lists fields and memberships someone changed in the app since Tenure last set
+	// them. They become operations only when the app's drift mode is "enforce".
+	Drift []Drift `json:"drift,omitempty"`
+	// Conflicts are correlations Tenure refuses to guess (an account two people match, a
+	// person two accounts match); no operation is planned for the people involved.
+	Conflicts []Conflict `json:"conflicts,omitempty"`
 	// Error is set when the app could not be read; its plan is then empty, and other apps'
 	// plans stand.
 	Error string `json:"error,omitempty"`

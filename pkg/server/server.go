@@ -28,6 +28,10 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// HREvents, when set, serves POST /api/v1/hr/events (see NewHRWebhook).
 	HREvents http.Handler
+	// Auth, when set, serves sign-in: /login, /logout, /mfa/ and /activate/ (authn.Manager.Handler).
+	Auth http.Handler
+	// SAML, when set, serves the SAML identity provider under /saml/ (idp.IdP.Handler).
+	SAML http.Handler
 }
 
 // New returns the root handler.
@@ -56,6 +60,14 @@ func New(cfg Config) http.Handler {
 	})
 	if cfg.HREvents != nil {
 		mux.Handle("POST /api/v1/hr/events", cfg.HREvents)
+	}
+	if cfg.Auth != nil {
+		for _, p := range []string{"/login", "/logout", "/mfa/", "/activate/"} {
+			mux.Handle(p, cfg.Auth)
+		}
+	}
+	if cfg.SAML != nil {
+		mux.Handle("/saml/", cfg.SAML)
 	}
 	return logRequests(cfg.Logger, mux)
 }

@@ -10,13 +10,14 @@ package githubfake
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tenure-id/tenure/connectors/internal/fakehttp"
 )
 
 // Options configure a fake GitHub.
@@ -121,14 +122,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	lat := s.latency
 	s.mu.Unlock()
-	if lat > 0 {
-		t := time.NewTimer(lat)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return // abandoned by the client: nothing happens
-		}
+	if lat > 0 && !fakehttp.Hold(r, lat, nil) {
+		return // abandoned by the client: nothing happens
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -182,7 +177,7 @@ func (s *Server) admitLocked(w http.ResponseWriter, r *http.Request) bool {
 		}
 		if f.secondary {
 			if f.retryAfter > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(int((f.retryAfter+time.Second-1)/time.Second)))
+				w.Header().Set("Retry-After", fakehttp.Seconds(f.retryAfter))
 			}
 			restError(w, f.status, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")
 			return false
@@ -196,7 +191,7 @@ func (s *Server) admitLocked(w http.ResponseWriter, r *http.Request) bool {
 		}
 		if s.creations >= s.opts.SecondaryPerMinute {
 			wait := s.minute.Add(time.Minute).Sub(now)
-			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			w.Header().Set("Retry-After", fakehttp.Seconds(wait))
 			restError(w, http.StatusForbidden, "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.")
 			return false
 		}
@@ -259,33 +254,19 @@ func restInvalid(w http.ResponseWriter, resource, field, code, msg string) {
 // scimError writes GitHub's SCIM error: the RFC shape, but with an integer status and GitHub's
 // message and documentation_url beside detail.
 func scimError(w http.ResponseWriter, status int, scimType, detail string) {
-	body := map[string]any{
-		"schemas":           []string{"urn:ietf:params:scim:api:messages:2.0:Error"},
-		"status":            status,
-		"detail":            detail,
-		"message":           detail,
-		"documentation_url": "https://docs.github.com/enterprise-cloud@latest/rest/enterprise-admin/scim",
-	}
-	if scimType != "" {
-		body["scimType"] = scimType
-	}
-	w.Header().Set("Content-Type", "application/scim+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(body)
+	body := fakehttp.SCIMError(status, scimType, detail)
+	body["status"] = status // an integer at GitHub
+	body["message"] = detail
+	body["documentation_url"] = "https://docs.github.com/enterprise-cloud@latest/rest/enterprise-admin/scim"
+	fakehttp.WriteJSON(w, status, "application/scim+json", body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	if v != nil {
-		_ = json.NewEncoder(w).Encode(v)
-	}
+	fakehttp.WriteJSON(w, status, "application/json; charset=utf-8", v)
 }
 
 func writeSCIM(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/scim+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	fakehttp.WriteJSON(w, status, "application/scim+json", v)
 }
 
 func (s *Server) nextIDLocked() string {

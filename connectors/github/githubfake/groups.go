@@ -1,11 +1,12 @@
 package githubfake
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/tenure-id/tenure/connectors/internal/fakehttp"
 )
 
 func (s *Server) groupsLocked(w http.ResponseWriter, r *http.Request, loc string, rest []string) {
@@ -17,7 +18,7 @@ func (s *Server) groupsLocked(w http.ResponseWriter, r *http.Request, loc string
 				scimError(w, http.StatusBadRequest, "invalidFilter", err.Error())
 				return
 			}
-			start, count, err := paging(r)
+			start, count, err := fakehttp.Paging(r, 30, 100)
 			if err != nil {
 				scimError(w, http.StatusBadRequest, "invalidValue", err.Error())
 				return
@@ -30,7 +31,7 @@ func (s *Server) groupsLocked(w http.ResponseWriter, r *http.Request, loc string
 					docs = append(docs, g.doc(s, loc+"/"+g.id))
 				}
 			}
-			listResponse(w, docs, start, count)
+			fakehttp.ListResponse(w, docs, start, count)
 		case http.MethodPost:
 			doc, ok := readDoc(w, r)
 			if !ok {
@@ -67,24 +68,9 @@ func (s *Server) groupsLocked(w http.ResponseWriter, r *http.Request, loc string
 	case http.MethodGet:
 		writeSCIM(w, http.StatusOK, g.doc(s, loc+"/"+g.id))
 	case http.MethodPut, http.MethodPatch:
-		var doc map[string]any
-		if r.Method == http.MethodPut {
-			if doc, ok = readDoc(w, r); !ok {
-				return
-			}
-		} else {
-			var body struct {
-				Operations []patchOp `json:"Operations"`
-			}
-			if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Operations) == 0 {
-				scimError(w, http.StatusBadRequest, "invalidSyntax", "PATCH needs Operations")
-				return
-			}
-			doc = g.doc(s, "")
-			if err := applyPatch(doc, body.Operations); err != nil {
-				scimError(w, http.StatusBadRequest, "invalidPath", err.Error())
-				return
-			}
+		doc, ok := replacement(w, r, func() map[string]any { return g.doc(s, "") })
+		if !ok {
+			return
 		}
 		ng, err := decodeGroup(doc)
 		if err == nil {

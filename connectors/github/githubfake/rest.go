@@ -112,20 +112,8 @@ func (s *Server) orgMembershipLocked(w http.ResponseWriter, r *http.Request, o *
 			restError(w, http.StatusNotFound, "Not Found")
 		}
 	case http.MethodPut:
-		var body struct {
-			Role string `json:"role"`
-		}
-		if r.ContentLength != 0 {
-			if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-				restError(w, http.StatusBadRequest, "Problems parsing JSON")
-				return
-			}
-		}
-		if body.Role == "" {
-			body.Role = "member"
-		}
-		if body.Role != "member" && body.Role != "admin" {
-			restInvalid(w, "Membership", "role", "invalid", "Validation Failed")
+		role, ok := readRole(w, r, "Membership", "admin")
+		if !ok {
 			return
 		}
 		if !s.accountExistsLocked(login) {
@@ -134,12 +122,12 @@ func (s *Server) orgMembershipLocked(w http.ResponseWriter, r *http.Request, o *
 		}
 		if _, ok := o.members[login]; ok || s.opts.Enterprise != "" {
 			// Enterprise owners add managed users directly; nobody has to accept.
-			s.joinOrgLocked(o, login, body.Role)
-			answer(http.StatusOK, body.Role, "active")
+			s.joinOrgLocked(o, login, role)
+			answer(http.StatusOK, role, "active")
 			return
 		}
-		o.pending[login] = body.Role
-		answer(http.StatusOK, body.Role, "pending")
+		o.pending[login] = role
+		answer(http.StatusOK, role, "pending")
 	case http.MethodDelete:
 		_, member := o.members[login]
 		_, invited := o.pending[login]
@@ -245,34 +233,22 @@ func (s *Server) teamMembershipLocked(w http.ResponseWriter, r *http.Request, o 
 		}
 		answer(role, state())
 	case http.MethodPut:
-		var body struct {
-			Role string `json:"role"`
-		}
-		if r.ContentLength != 0 {
-			if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-				restError(w, http.StatusBadRequest, "Problems parsing JSON")
-				return
-			}
-		}
-		if body.Role == "" {
-			body.Role = "member"
-		}
-		if body.Role != "member" && body.Role != "maintainer" {
-			restInvalid(w, "TeamMember", "role", "invalid", "Validation Failed")
+		role, ok := readRole(w, r, "TeamMember", "maintainer")
+		if !ok {
 			return
 		}
 		if !s.accountExistsLocked(login) {
 			restError(w, http.StatusNotFound, "Not Found")
 			return
 		}
-		t.direct[login] = body.Role
+		t.direct[login] = role
 		if _, ok := o.members[login]; !ok {
 			// Not in the org yet: GitHub invites them and the membership waits.
 			if _, ok := o.pending[login]; !ok {
 				o.pending[login] = "member"
 			}
 		}
-		answer(body.Role, state())
+		answer(role, state())
 	case http.MethodDelete:
 		if _, ok := t.direct[login]; !ok {
 			restError(w, http.StatusNotFound, "Not Found")
@@ -356,4 +332,26 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// readRole reads a membership PUT's optional {"role"}: member (the default) or other, answering
+// GitHub's 400 or 422 itself when it is neither.
+func readRole(w http.ResponseWriter, r *http.Request, resource, other string) (string, bool) {
+	var body struct {
+		Role string `json:"role"`
+	}
+	if r.ContentLength != 0 {
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			restError(w, http.StatusBadRequest, "Problems parsing JSON")
+			return "", false
+		}
+	}
+	if body.Role == "" {
+		body.Role = "member"
+	}
+	if body.Role != "member" && body.Role != other {
+		restInvalid(w, resource, "role", "invalid", "Validation Failed")
+		return "", false
+	}
+	return body.Role, true
 }

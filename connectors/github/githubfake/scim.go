@@ -1,15 +1,13 @@
 package githubfake
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 
 	filter "github.com/scim2/filter-parser/v2"
+	"github.com/tenure-id/tenure/connectors/internal/fakehttp"
 )
 
 func (s *Server) enterpriseSCIMLocked(w http.ResponseWriter, r *http.Request, parts []string) {
@@ -35,12 +33,8 @@ func (s *Server) orgSCIMLocked(w http.ResponseWriter, r *http.Request, orgName s
 
 // readDoc reads a JSON object body, answering 400 itself when it is not one.
 func readDoc(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	var doc map[string]any
-	if err == nil {
-		err = json.Unmarshal(b, &doc)
-	}
-	if err != nil || doc == nil {
+	doc, err := fakehttp.ReadObject(r)
+	if err != nil {
 		scimError(w, http.StatusBadRequest, "invalidSyntax", "Problems parsing JSON")
 		return nil, false
 	}
@@ -90,26 +84,13 @@ func (s *Server) usersLocked(w http.ResponseWriter, r *http.Request, users map[s
 	case http.MethodGet:
 		writeSCIM(w, http.StatusOK, u.doc(loc+"/"+u.id))
 	case http.MethodPut, http.MethodPatch:
-		var doc map[string]any
-		if r.Method == http.MethodPut {
-			if doc, ok = readDoc(w, r); !ok {
-				return
-			}
-		} else {
-			var body struct {
-				Schemas    []string  `json:"schemas"`
-				Operations []patchOp `json:"Operations"`
-			}
-			if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Operations) == 0 {
-				scimError(w, http.StatusBadRequest, "invalidSyntax", "PATCH needs Operations")
-				return
-			}
-			doc = u.doc("")
+		doc, ok := replacement(w, r, func() map[string]any {
+			doc := u.doc("")
 			delete(doc, "meta")
-			if err := applyPatch(doc, body.Operations); err != nil {
-				scimError(w, http.StatusBadRequest, "invalidPath", err.Error())
-				return
-			}
+			return doc
+		})
+		if !ok {
+			return
 		}
 		nu, err := decodeUser(doc, orgMode)
 		if err != nil {
@@ -214,47 +195,13 @@ func listFilter(raw string, allowed ...string) (attr, value string, err error) {
 	return "", "", fmt.Errorf("filter %q: filtering is supported on %s only", raw, strings.Join(allowed, ", "))
 }
 
-// paging reads startIndex (default 1) and count (default 30, at most 100).
-func paging(r *http.Request) (start, count int, err error) {
-	start, count = 1, 30
-	q := r.URL.Query()
-	if v := q.Get("startIndex"); v != "" {
-		if start, err = strconv.Atoi(v); err != nil {
-			return 0, 0, fmt.Errorf("startIndex %q is not a number", v)
-		}
-		start = max(start, 1)
-	}
-	if v := q.Get("count"); v != "" {
-		if count, err = strconv.Atoi(v); err != nil {
-			return 0, 0, fmt.Errorf("count %q is not a number", v)
-		}
-		count = min(max(count, 0), 100)
-	}
-	return start, count, nil
-}
-
-func listResponse(w http.ResponseWriter, docs []map[string]any, start, count int) {
-	total := len(docs)
-	page := []map[string]any{}
-	if i := start - 1; i < total {
-		page = docs[i:min(total, i+count)]
-	}
-	writeSCIM(w, http.StatusOK, map[string]any{
-		"schemas":      []string{listSchema},
-		"totalResults": total,
-		"itemsPerPage": len(page),
-		"startIndex":   start,
-		"Resources":    page,
-	})
-}
-
 func (s *Server) listUsersLocked(w http.ResponseWriter, r *http.Request, users map[string]*user, loc string) {
 	attr, val, err := listFilter(r.URL.Query().Get("filter"), "userName", "externalId", "id", "displayName")
 	if err != nil {
 		scimError(w, http.StatusBadRequest, "invalidFilter", err.Error())
 		return
 	}
-	start, count, err := paging(r)
+	start, count, err := fakehttp.Paging(r, 30, 100)
 	if err != nil {
 		scimError(w, http.StatusBadRequest, "invalidValue", err.Error())
 		return
@@ -276,7 +223,7 @@ func (s *Server) listUsersLocked(w http.ResponseWriter, r *http.Request, users m
 			docs = append(docs, u.doc(loc+"/"+u.id))
 		}
 	}
-	listResponse(w, docs, start, count)
+	fakehttp.ListResponse(w, docs, start, count)
 }
 
 func sortedUsers(m map[string]*user) []*user {

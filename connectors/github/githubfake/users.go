@@ -14,7 +14,6 @@ import (
 const (
 	userSchema  = "urn:ietf:params:scim:schemas:core:2.0:User"
 	groupSchema = "urn:ietf:params:scim:schemas:core:2.0:Group"
-	listSchema  = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 )
 
 // Roles are the enterprise roles a managed user may hold.

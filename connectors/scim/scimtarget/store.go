@@ -12,6 +12,7 @@ import (
 	scimerr "github.com/elimity-com/scim/errors"
 	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
+	"github.com/tenure-id/tenure/connectors/internal/scimpatch"
 )
 
 // record is one stored resource. attrs hold the validated attributes, externalId included,
@@ -102,7 +103,7 @@ func (s *store) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Pag
 	defer s.t.mu.Unlock()
 	all := make([]*record, 0, len(s.records))
 	for _, rec := range s.records {
-		if params.FilterValidator != nil && !matches(params.FilterValidator.GetFilter(), withID(rec)) {
+		if params.FilterValidator != nil && !scimpatch.Matches(params.FilterValidator.GetFilter(), withID(rec)) {
 			continue
 		}
 		all = append(all, rec)

@@ -16,12 +16,9 @@
 package scimtarget
 
 import (
-	"bytes"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
-	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,6 +28,7 @@ import (
 	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
 	"github.com/elimity-com/scim/schema"
+	"github.com/tenure-id/tenure/connectors/internal/fakehttp"
 	"golang.org/x/time/rate"
 )
 
@@ -143,15 +141,6 @@ func (t *Target) serve(w http.ResponseWriter, r *http.Request) {
 	}()
 	w = rec
 
-	// Reading the whole body now lets net/http watch the connection, so a client that gives up
-	// cancels r.Context() even while the request stalls below.
-	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<20))
-	if err != nil {
-		rec.status = 0
-		return
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-
 	t.mu.Lock()
 	latency, hang, release := t.latency, t.hangs > 0, t.release
 	if hang {
@@ -163,27 +152,17 @@ func (t *Target) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	t.mu.Unlock()
 	if hang {
-		select {
-		case <-r.Context().Done(): // answer nothing; the client gave up
-			rec.status = 0
-			return
-		case <-release:
-		}
+		latency = -1 // until the client gives up, or Reset
 	}
-	if latency > 0 && !hang {
-		timer := time.NewTimer(latency)
-		defer timer.Stop()
-		select {
-		case <-r.Context().Done():
-			rec.status = 0
-			return // abandoned: the request never takes effect
-		case <-timer.C:
-		case <-release:
-		}
+	// Hold reads the body before waiting, so that a client giving up is noticed for writes
+	// too and an abandoned request never takes effect.
+	if !fakehttp.Hold(r, latency, release) {
+		rec.status = 0 // answer nothing; the client gave up
+		return
 	}
 	if fault != 0 {
 		if fault == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", seconds(t.opts.RetryAfter))
+			w.Header().Set("Retry-After", fakehttp.Seconds(t.opts.RetryAfter))
 		}
 		writeError(w, fault, "", fmt.Sprintf("injected fault: %d %s", fault, http.StatusText(fault)))
 		return
@@ -199,7 +178,7 @@ func (t *Target) serve(w http.ResponseWriter, r *http.Request) {
 			res := t.limiter.ReserveN(now, 1)
 			wait := res.DelayFrom(now)
 			res.CancelAt(now)
-			w.Header().Set("Retry-After", seconds(wait))
+			w.Header().Set("Retry-After", fakehttp.Seconds(wait))
 			writeError(w, http.StatusTooManyRequests, "", "Too many requests.")
 			return
 		}
@@ -241,25 +220,7 @@ func (t *Target) serviceProviderConfig(w http.ResponseWriter) {
 
 // writeError answers with an RFC 7644 error body.
 func writeError(w http.ResponseWriter, status int, scimType, detail string) {
-	w.Header().Set("Content-Type", "application/scim+json")
-	w.WriteHeader(status)
-	body := map[string]any{
-		"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:Error"},
-		"status":  strconv.Itoa(status),
-		"detail":  detail,
-	}
-	if scimType != "" {
-		body["scimType"] = scimType
-	}
-	_ = json.NewEncoder(w).Encode(body)
-}
-
-func seconds(d time.Duration) string {
-	s := int(math.Ceil(d.Seconds()))
-	if s < 1 {
-		s = 1
-	}
-	return strconv.Itoa(s)
+	fakehttp.WriteJSON(w, status, "application/scim+json", fakehttp.SCIMError(status, scimType, detail))
 }
 
 type statusRecorder struct {
@@ -308,7 +269,7 @@ func (t *Target) ConcurrentEdit(n int) {
 // RateLimit implements connectortest.Faults: the next n requests get 429 with Retry-After.
 func (t *Target) RateLimit(n int) time.Duration {
 	t.FailNext(http.StatusTooManyRequests, n)
-	d, _ := strconv.Atoi(seconds(t.opts.RetryAfter))
+	d, _ := strconv.Atoi(fakehttp.Seconds(t.opts.RetryAfter))
 	return time.Duration(d) * time.Second
 }
 

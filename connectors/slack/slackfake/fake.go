@@ -8,13 +8,12 @@ package slackfake
 
 import (
 	"crypto/subtle"
-	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/tenure-id/tenure/connectors/internal/fakehttp"
 	"golang.org/x/time/rate"
 )
 
@@ -86,14 +85,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	stall := s.stall
 	s.mu.Unlock()
-	if stall > 0 {
-		t := time.NewTimer(stall)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return // abandoned by the client: nothing happens
-		}
+	if stall > 0 && !fakehttp.Hold(r, stall, nil) {
+		return // abandoned by the client: nothing happens
 	}
 	rest, ok := strings.CutPrefix(r.URL.Path, "/scim/v2/")
 	if !ok {
@@ -108,7 +101,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f := s.faults[0]
 		s.faults = s.faults[1:]
 		if f.retryAfter > 0 {
-			w.Header().Set("Retry-After", seconds(f.retryAfter))
+			w.Header().Set("Retry-After", fakehttp.Seconds(f.retryAfter))
 		}
 		s.error(w, f.status, "", strings.ToLower(strings.ReplaceAll(http.StatusText(f.status), " ", "_")))
 		return
@@ -167,7 +160,7 @@ func (s *Server) admitLocked(w http.ResponseWriter, method string, parts []strin
 				t.CancelAt(now)
 			}
 			s.limited++
-			w.Header().Set("Retry-After", seconds(d))
+			w.Header().Set("Retry-After", fakehttp.Seconds(d))
 			s.error(w, http.StatusTooManyRequests, "", "ratelimited")
 			return false
 		}
@@ -176,35 +169,17 @@ func (s *Server) admitLocked(w http.ResponseWriter, method string, parts []strin
 	return true
 }
 
-func seconds(d time.Duration) string {
-	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
-}
-
 // error writes Slack's error body: RFC 7644 (status as a string) or v1 {"Errors":{…}}.
 func (s *Server) error(w http.ResponseWriter, status int, scimType, detail string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	var body any
+	body := fakehttp.SCIMError(status, scimType, detail)
 	if s.opts.V1Errors {
 		body = map[string]any{"Errors": map[string]any{"description": detail, "code": status}}
-	} else {
-		m := map[string]any{
-			"schemas": []string{"urn:ietf:params:scim:api:messages:2.0:Error"},
-			"status":  strconv.Itoa(status),
-			"detail":  detail,
-		}
-		if scimType != "" {
-			m["scimType"] = scimType
-		}
-		body = m
 	}
-	_ = json.NewEncoder(w).Encode(body)
+	fakehttp.WriteJSON(w, status, "application/json; charset=utf-8", body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/scim+json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	fakehttp.WriteJSON(w, status, "application/scim+json", v)
 }
 
 func (s *Server) discovery(w http.ResponseWriter, r *http.Request, parts []string) {
@@ -229,7 +204,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request, parts []strin
 		})
 	case parts[0] == "ResourceTypes":
 		writeJSON(w, http.StatusOK, map[string]any{
-			"schemas":      []string{listSchema},
+			"schemas":      []string{fakehttp.ListSchema},
 			"totalResults": 2,
 			"Resources": []any{
 				map[string]any{"id": "User", "name": "User", "endpoint": "/Users", "schema": userSchema,
@@ -239,7 +214,7 @@ func (s *Server) discovery(w http.ResponseWriter, r *http.Request, parts []strin
 		})
 	case len(parts) == 1:
 		writeJSON(w, http.StatusOK, map[string]any{
-			"schemas": []string{listSchema}, "totalResults": 2,
+			"schemas": []string{fakehttp.ListSchema}, "totalResults": 2,
 			"Resources": []any{userSchemaDoc(), groupSchemaDoc()},
 		})
 	case parts[1] == "Users" || parts[1] == userSchema:

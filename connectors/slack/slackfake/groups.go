@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tenure-id/tenure/connectors/internal/fakehttp"
 )
 
 // group is a Slack user group; members are user ids.
@@ -86,10 +88,10 @@ func (s *Server) groupsLocked(w http.ResponseWriter, r *http.Request, rest []str
 						docs = append(docs, g.doc(s))
 					}
 				}
-				listResponse(w, docs, 1, 1000)
+				fakehttp.ListResponse(w, docs, 1, 1000)
 				return
 			}
-			start, count, err := paging(r)
+			start, count, err := fakehttp.Paging(r, 100, 1000)
 			if err != nil {
 				s.error(w, http.StatusBadRequest, "invalidValue", err.Error())
 				return
@@ -98,9 +100,9 @@ func (s *Server) groupsLocked(w http.ResponseWriter, r *http.Request, rest []str
 			for _, g := range s.sortedGroupsLocked() {
 				docs = append(docs, g.doc(s))
 			}
-			listResponse(w, docs, start, count)
+			fakehttp.ListResponse(w, docs, start, count)
 		case http.MethodPost:
-			doc, err := readDoc(r)
+			doc, err := fakehttp.ReadObject(r)
 			if err != nil {
 				s.error(w, http.StatusBadRequest, "invalidSyntax", "invalid_json")
 				return
@@ -132,26 +134,9 @@ func (s *Server) groupsLocked(w http.ResponseWriter, r *http.Request, rest []str
 	case http.MethodGet:
 		writeJSON(w, http.StatusOK, g.doc(s))
 	case http.MethodPut, http.MethodPatch:
-		var doc map[string]any
-		if r.Method == http.MethodPut {
-			var err error
-			if doc, err = readDoc(r); err != nil {
-				s.error(w, http.StatusBadRequest, "invalidSyntax", "invalid_json")
-				return
-			}
-		} else {
-			var body struct {
-				Operations []patchOp `json:"Operations"`
-			}
-			if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Operations) == 0 {
-				s.error(w, http.StatusBadRequest, "invalidSyntax", "PATCH needs Operations")
-				return
-			}
-			doc = g.doc(s)
-			if err := applyPatch(doc, body.Operations); err != nil {
-				s.error(w, http.StatusBadRequest, "invalidPath", err.Error())
-				return
-			}
+		doc, ok := s.replacement(w, r, func() map[string]any { return g.doc(s) })
+		if !ok {
+			return
 		}
 		ng, err := s.decodeGroup(doc)
 		if err != nil {

@@ -3,22 +3,21 @@ package slackfake
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	filter "github.com/scim2/filter-parser/v2"
+	"github.com/tenure-id/tenure/connectors/internal/fakehttp"
+	"github.com/tenure-id/tenure/connectors/internal/scimpatch"
 )
 
 const (
 	userSchema       = "urn:ietf:params:scim:schemas:core:2.0:User"
 	groupSchema      = "urn:ietf:params:scim:schemas:core:2.0:Group"
 	enterpriseSchema = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-	listSchema       = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
 )
 
 // MaxUserName is the longest userName Slack accepts (it must be under 21 characters).
@@ -83,16 +82,16 @@ func (s *Server) decodeUser(doc map[string]any) (user, error) {
 	if len(u.emails) == 0 {
 		return u, fmt.Errorf("at least one email is required")
 	}
-	if ext, ok := doc[keyOf(doc, enterpriseSchema)].(map[string]any); ok {
+	if ext, ok := doc[scimpatch.KeyOf(doc, enterpriseSchema)].(map[string]any); ok {
 		u.ent = map[string]string{}
 		for _, k := range entKeys {
-			if v, ok := ext[keyOf(ext, k)].(string); ok && v != "" {
+			if v, ok := ext[scimpatch.KeyOf(ext, k)].(string); ok && v != "" {
 				u.ent[k] = v
 			}
 		}
-		if m, ok := ext[keyOf(ext, "manager")].(map[string]any); ok {
-			id, _ := m[keyOf(m, "managerId")].(string)
-			if _, rfc := m[keyOf(m, "value")]; rfc && id == "" {
+		if m, ok := ext[scimpatch.KeyOf(ext, "manager")].(map[string]any); ok {
+			id, _ := m[scimpatch.KeyOf(m, "managerId")].(string)
+			if _, rfc := m[scimpatch.KeyOf(m, "value")]; rfc && id == "" {
 				return u, fmt.Errorf("manager: Slack takes manager.managerId, not manager.value")
 			}
 			if id != "" {
@@ -163,25 +162,13 @@ func (s *Server) userDoc(u *user) map[string]any {
 	return d
 }
 
-func readDoc(r *http.Request) (map[string]any, error) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	var doc map[string]any
-	if err == nil {
-		err = json.Unmarshal(b, &doc)
-	}
-	if err == nil && doc == nil {
-		err = fmt.Errorf("not an object")
-	}
-	return doc, err
-}
-
 func (s *Server) usersLocked(w http.ResponseWriter, r *http.Request, rest []string) {
 	if len(rest) == 0 {
 		switch r.Method {
 		case http.MethodGet:
 			s.listUsersLocked(w, r)
 		case http.MethodPost:
-			doc, err := readDoc(r)
+			doc, err := fakehttp.ReadObject(r)
 			if err != nil {
 				s.error(w, http.StatusBadRequest, "invalidSyntax", "invalid_json")
 				return
@@ -213,27 +200,13 @@ func (s *Server) usersLocked(w http.ResponseWriter, r *http.Request, rest []stri
 	case http.MethodGet:
 		writeJSON(w, http.StatusOK, s.userDoc(u))
 	case http.MethodPut, http.MethodPatch:
-		var doc map[string]any
-		if r.Method == http.MethodPut {
-			var err error
-			if doc, err = readDoc(r); err != nil {
-				s.error(w, http.StatusBadRequest, "invalidSyntax", "invalid_json")
-				return
-			}
-		} else {
-			var body struct {
-				Operations []patchOp `json:"Operations"`
-			}
-			if err := json.NewDecoder(r.Body).Decode(&body); err != nil || len(body.Operations) == 0 {
-				s.error(w, http.StatusBadRequest, "invalidSyntax", "PATCH needs Operations")
-				return
-			}
-			doc = roundTrip(s.userDoc(u))
+		doc, ok := s.replacement(w, r, func() map[string]any {
+			doc := roundTrip(s.userDoc(u))
 			delete(doc, "groups")
-			if err := applyPatch(doc, body.Operations); err != nil {
-				s.error(w, http.StatusBadRequest, "invalidPath", err.Error())
-				return
-			}
+			return doc
+		})
+		if !ok {
+			return
 		}
 		nu, err := s.decodeUser(doc)
 		if err != nil {
@@ -311,42 +284,13 @@ func listFilter(raw string) (attr, value string, err error) {
 	return "", "", fmt.Errorf("filter %q: filtering is supported on userName and email only", raw)
 }
 
-func paging(r *http.Request) (start, count int, err error) {
-	start, count = 1, 100
-	q := r.URL.Query()
-	if v := q.Get("startIndex"); v != "" {
-		if start, err = strconv.Atoi(v); err != nil {
-			return 0, 0, fmt.Errorf("startIndex %q is not a number", v)
-		}
-		start = max(start, 1)
-	}
-	if v := q.Get("count"); v != "" {
-		if count, err = strconv.Atoi(v); err != nil {
-			return 0, 0, fmt.Errorf("count %q is not a number", v)
-		}
-		count = min(max(count, 0), 1000)
-	}
-	return start, count, nil
-}
-
-func listResponse(w http.ResponseWriter, docs []map[string]any, start, count int) {
-	page := []map[string]any{}
-	if i := start - 1; i < len(docs) {
-		page = docs[i:min(len(docs), i+count)]
-	}
-	writeJSON(w, http.StatusOK, map[string]any{
-		"schemas": []string{listSchema}, "totalResults": len(docs), "itemsPerPage": len(page),
-		"startIndex": start, "Resources": page,
-	})
-}
-
 func (s *Server) listUsersLocked(w http.ResponseWriter, r *http.Request) {
 	attr, val, err := listFilter(r.URL.Query().Get("filter"))
 	if err != nil {
 		s.error(w, http.StatusBadRequest, "invalidFilter", err.Error())
 		return
 	}
-	start, count, err := paging(r)
+	start, count, err := fakehttp.Paging(r, 100, 1000)
 	if err != nil {
 		s.error(w, http.StatusBadRequest, "invalidValue", err.Error())
 		return
@@ -359,7 +303,7 @@ func (s *Server) listUsersLocked(w http.ResponseWriter, r *http.Request) {
 			docs = append(docs, s.userDoc(u))
 		}
 	}
-	listResponse(w, docs, start, count)
+	fakehttp.ListResponse(w, docs, start, count)
 }
 
 func (s *Server) sortedUsersLocked() []*user {

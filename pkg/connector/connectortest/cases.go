@@ -396,3 +396,23 @@ func testListPages(t *testing.T, h *harness) {
 		t.Fatalf("List gave %d distinct accounts, want %d", len(seen), n)
 	}
 }
+
+// testAbandonedWrite: a write the app stalls on and the client abandons must never take
+// effect, even once the stall is over. (A fake notices a client leaving only once it has read
+// the request body; one that stalls first applies the abandoned write later.)
+func testAbandonedWrite(t *testing.T, h *harness) {
+	a := h.create(1)
+	const stall, budget = 1500 * time.Millisecond, 200 * time.Millisecond
+	h.tg.Faults.Stall(stall)
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	_, err := h.apply(ctx, connector.Op{Kind: connector.OpDisable, AccountID: a.ID, Account: h.account(1)})
+	cancel()
+	if err == nil {
+		t.Fatal("disable on a stalled app succeeded")
+	}
+	time.Sleep(stall + 500*time.Millisecond)
+	h.tg.Faults.Reset()
+	if got := h.mustListed(a.ID); !got.Active {
+		t.Fatal("a disable abandoned during a stall took effect once the stall was over")
+	}
+}

@@ -98,6 +98,7 @@ func Run(t *testing.T, newTarget func(t *testing.T) Target) {
 		{"ServerError", testServerError},
 		{"Timeout", testTimeout},
 		{"ListPages", testListPages},
+		{"AbandonedWrite", testAbandonedWrite},
 	}
 	for _, st := range all {
 		t.Run(st.name, func(t *testing.T) {

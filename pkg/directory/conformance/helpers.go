@@ -44,6 +44,9 @@ func RunTests(t *testing.T, newStore func(t *testing.T) directory.Store) {
 	all = append(all, auditTests()...)
 	all = append(all, ldapTests()...)
 	all = append(all, hrBulkTests()...)
+	all = append(all, samlTests()...)
+	all = append(all, outboxTests()...)
+	all = append(all, authnTests()...)
 	all = append(all, subTest{"Ping", testPing})
 	for _, st := range all {
 		t.Run(st.name, func(t *testing.T) {

@@ -1,0 +1,67 @@
+package zendeskfake
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// faultRetryAfter is the wait injected rate limits advertise.
+const faultRetryAfter = 7
+
+// RateLimit makes the next n requests answer 429 as the real service does (Retry-After and body
+// as configured). It returns the advertised wait, zero when Retry-After is omitted.
+func (f *Fake) RateLimit(n int) time.Duration {
+	f.push(http.StatusTooManyRequests, n)
+	if f.opts.OmitRetryAfter {
+		return 0
+	}
+	return faultRetryAfter * time.Second
+}
+
+// ServerError makes the next n requests answer 503.
+func (f *Fake) ServerError(n int) { f.push(http.StatusServiceUnavailable, n) }
+
+// Stall delays every request by d until Reset; a request whose client gives up meanwhile takes
+// no effect.
+func (f *Fake) Stall(d time.Duration) {
+	f.mu.Lock()
+	f.stall = d
+	f.mu.Unlock()
+}
+
+// Reset clears injected faults and the stall.
+func (f *Fake) Reset() {
+	f.mu.Lock()
+	f.stall, f.faults = 0, nil
+	f.mu.Unlock()
+}
+
+func (f *Fake) push(status, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		f.faults = append(f.faults, status)
+	}
+}
+
+func (f *Fake) fault(w http.ResponseWriter) bool {
+	f.mu.Lock()
+	if len(f.faults) == 0 {
+		f.mu.Unlock()
+		return false
+	}
+	status := f.faults[0]
+	f.faults = f.faults[1:]
+	f.mu.Unlock()
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("X-Rate-Limit", strconv.Itoa(f.opts.RatePerMinute))
+		w.Header().Set("X-Rate-Limit-Remaining", "0")
+		f.writeTooMany(w, faultRetryAfter)
+		return true
+	}
+	w.Header().Set("Content-Type", "text/html")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte("<html><body><h1>503 Service Unavailable</h1></body></html>\n"))
+	return true
+}

@@ -1,0 +1,71 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// Authn configures sign-in: sessions, cookies, throttling and activation links.
+type Authn struct {
+	// PublicURL is the externally visible base of activation links; idp.base_url, then
+	// http://LISTEN, when empty.
+	PublicURL string `yaml:"public_url"`
+	// SessionIdle ends a session unused this long (30m); SessionMax ends any session this long
+	// after sign-in (10h).
+	SessionIdle time.Duration `yaml:"session_idle"`
+	SessionMax  time.Duration `yaml:"session_max"`
+	// SecureCookies marks cookies Secure with the __Host- prefix. Default: on when the public
+	// URL is https. Set false only for plain-HTTP development.
+	SecureCookies *bool `yaml:"secure_cookies"`
+	// ActivationTTL is how long a `tenure credentials issue` link works (72h).
+	ActivationTTL time.Duration `yaml:"activation_ttl"`
+	Throttle      struct {
+		AccountFailures int           `yaml:"account_failures"` // free failures per account (5)
+		IPFailures      int           `yaml:"ip_failures"`      // free failures per client address (50)
+		BaseDelay       time.Duration `yaml:"base_delay"`       // first lock (30s), doubling
+		MaxDelay        time.Duration `yaml:"max_delay"`        // longest lock (15m)
+		ResetAfter      time.Duration `yaml:"reset_after"`      // quiet time that forgets failures (12h)
+	} `yaml:"throttle"`
+}
+
+// Validate checks the authn section, naming the bad key.
+func (a Authn) Validate() error {
+	if a.PublicURL != "" {
+		u, err := url.Parse(a.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("authn.public_url: %q is not an absolute http(s) URL", a.PublicURL)
+		}
+	}
+	for _, d := range []struct {
+		key      string
+		v, limit time.Duration
+	}{
+		{"authn.session_idle", a.SessionIdle, 24 * time.Hour},
+		{"authn.session_max", a.SessionMax, 30 * 24 * time.Hour},
+		{"authn.activation_ttl", a.ActivationTTL, 30 * 24 * time.Hour},
+		{"authn.throttle.base_delay", a.Throttle.BaseDelay, time.Hour},
+		{"authn.throttle.max_delay", a.Throttle.MaxDelay, 24 * time.Hour},
+		{"authn.throttle.reset_after", a.Throttle.ResetAfter, 30 * 24 * time.Hour},
+	} {
+		if d.v < 0 || d.v > d.limit {
+			return fmt.Errorf("%s: %s is not between 0 and %s", d.key, d.v, d.limit)
+		}
+	}
+	if a.SessionIdle > 0 && a.SessionMax > 0 && a.SessionIdle > a.SessionMax {
+		return fmt.Errorf("authn.session_idle: %s is longer than authn.session_max %s", a.SessionIdle, a.SessionMax)
+	}
+	if a.Throttle.AccountFailures < 0 || a.Throttle.IPFailures < 0 {
+		return fmt.Errorf("authn.throttle: failure counts must not be negative")
+	}
+	return nil
+}
+
+// Secure says whether cookies are Secure: as configured, else when publicURL is https.
+func (a Authn) Secure(publicURL string) bool {
+	if a.SecureCookies != nil {
+		return *a.SecureCookies
+	}
+	u, err := url.Parse(publicURL)
+	return err == nil && u.Scheme == "https"
+}

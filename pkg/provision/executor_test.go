@@ -1,0 +1,241 @@
+package provision_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tenure-id/tenure/pkg/connector"
+	"github.com/tenure-id/tenure/pkg/directory"
+	"github.com/tenure-id/tenure/pkg/identity"
+	"github.com/tenure-id/tenure/pkg/provision"
+)
+
+func TestExecutorAppliesInOrderAndRecords(t *testing.T) {
+	s := openOutboxStore(t)
+	ctx := context.Background()
+	slack, github := newProbe(probeTraits), newProbe(probeTraits)
+	create := createSteps("slack", "ada", 1)[0]
+	member := provision.Step{Op: connector.Op{Kind: connector.OpAddMember, App: "slack", PersonID: create.PersonID,
+		Account: create.Account, Entitlement: "group:eng", Reason: "rule eng"}}
+	plan := planOf([]provision.Step{create, member}, createSteps("github", "gh", 3))
+	ops := mustEnqueuePlan(t, s, plan)
+	if again := mustEnqueuePlan(t, s, plan); !slices.Equal(idsOf(again), idsOf(ops)) {
+		t.Fatalf("re-enqueuing the same plan gave ops %v; want the queued %v", idsOf(again), idsOf(ops))
+	}
+	x := provision.NewExecutor(s, map[string]connector.Connector{"slack": slack, "github": github}, provision.ExecutorConfig{})
+	runUntilSettled(t, s, x, idsOf(ops), 30*time.Second)
+
+	if got := statesOf(t, s, idsOf(ops)); got[directory.OpDone] != 5 {
+		t.Fatalf("op states = %v; want 5 done", got)
+	}
+	snap := slack.Snapshot()
+	if len(snap) != 1 || !slices.Equal(snap[0].Memberships, []string{"group:eng"}) {
+		t.Fatalf("slack holds %+v; want ada in group:eng (the membership found the account the create made)", snap)
+	}
+	recs, err := s.ListAccounts(ctx, directory.AccountFilter{App: "slack", PersonID: create.PersonID})
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("account records = %+v, %v; want one", recs, err)
+	}
+	if recs[0].ExternalID != snap[0].ID || recs[0].Status != identity.AccountActive || !slices.Equal(recs[0].Memberships, []string{"group:eng"}) {
+		t.Errorf("account record = %+v; want the app's ID %s, active, in group:eng", recs[0], snap[0].ID)
+	}
+	if n := len(github.Snapshot()); n != 3 {
+		t.Errorf("github holds %d accounts; want 3", n)
+	}
+	audits, _ := s.AuditRecords(ctx, 0, 1000)
+	applied := 0
+	for _, r := range audits {
+		if strings.HasPrefix(r.Action, "provision.") {
+			applied++
+			if r.Actor != "provisioner" || !strings.HasSuffix(r.Action, ".done") {
+				t.Errorf("audit %s by %s; want done ops by provisioner", r.Action, r.Actor)
+			}
+		}
+	}
+	if applied != 5 {
+		t.Errorf("%d provision audit records; want one per op (5)", applied)
+	}
+}
+
+func TestExecutorFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		want     directory.OpState
+		attempts int
+	}{
+		{"invalid is not retried", &connector.Error{Kind: connector.ErrInvalid, Status: 400, Detail: "bad email"}, directory.OpFailed, 1},
+		{"conflict is not retried", &connector.Error{Kind: connector.ErrConflict, Status: 409}, directory.OpFailed, 1},
+		{"unauthorized is not retried", &connector.Error{Kind: connector.ErrUnauthorized, Status: 401}, directory.OpFailed, 1},
+		{"unavailable dies after max attempts", &connector.Error{Kind: connector.ErrUnavailable, Status: 503}, directory.OpDead, 3},
+		{"network errors are retried", errors.New("dial tcp 127.0.0.1:1: connection refused"), directory.OpDead, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openOutboxStore(t)
+			app := newProbe(probeTraits)
+			app.setRefuse(tc.err)
+			ops := mustEnqueuePlan(t, s, planOf(createSteps("slack", "ada", 1)))
+			x := provision.NewExecutor(s, map[string]connector.Connector{"slack": app}, provision.ExecutorConfig{
+				MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Poll: 10 * time.Millisecond})
+			runUntilSettled(t, s, x, idsOf(ops), 30*time.Second)
+			op, err := s.GetOp(context.Background(), ops[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if op.State != tc.want || op.Attempts != tc.attempts || len(app.seen()) != tc.attempts {
+				t.Errorf("op = %s after %d attempts (%d calls); want %s after %d", op.State, op.Attempts, len(app.seen()), tc.want, tc.attempts)
+			}
+			if !strings.Contains(op.LastError, tc.err.Error()) {
+				t.Errorf("last error %q does not carry the app's answer %q", op.LastError, tc.err)
+			}
+		})
+	}
+}
+
+// A 429 storm on one app pauses that app's whole bucket for the Retry-After it gave, while
+// another app's ops go through meanwhile.
+func TestExecutorRateLimitPausesOnlyThatApp(t *testing.T) {
+	s := openOutboxStore(t)
+	const retryAfter = 1500 * time.Millisecond
+	limited, fast := newProbe(probeTraits), newProbe(probeTraits)
+	limited.FailNext(&connector.Error{Kind: connector.ErrRateLimited, Status: 429, RetryAfter: retryAfter}, 1)
+	ops := mustEnqueuePlan(t, s, planOf(createSteps("limited", "lim", 6), createSteps("fast", "fast", 40)))
+	x := provision.NewExecutor(s, map[string]connector.Connector{"limited": limited, "fast": fast}, provision.ExecutorConfig{
+		BaseBackoff: 10 * time.Millisecond, Poll: 20 * time.Millisecond,
+		Apps: map[string]provision.AppLimits{"limited": {QuarantineAfter: 1}}})
+	runUntilSettled(t, s, x, idsOf(ops), time.Minute)
+
+	if got := statesOf(t, s, idsOf(ops)); got[directory.OpDone] != 46 {
+		t.Fatalf("op states = %v; want all 46 done", got)
+	}
+	if apps, err := s.OutboxApps(context.Background()); err != nil || len(apps) != 0 {
+		t.Errorf("OutboxApps = %+v, %v; a rate limit is no failure and quarantines nothing", apps, err)
+	}
+	calls := limited.seen()
+	var limitedAt time.Time
+	for _, c := range calls {
+		if errors.Is(c.err, connector.ErrRateLimited) {
+			limitedAt = c.end
+		}
+	}
+	if limitedAt.IsZero() {
+		t.Fatal("the limited app never answered 429")
+	}
+	for _, c := range calls {
+		if c.start.After(limitedAt) && c.start.Before(limitedAt.Add(retryAfter-50*time.Millisecond)) {
+			t.Errorf("limited app called %s after its 429; want no call for %s (the whole app pauses)", c.start.Sub(limitedAt), retryAfter)
+		}
+	}
+	var lastFast time.Time
+	for _, c := range fast.seen() {
+		if c.end.After(lastFast) {
+			lastFast = c.end
+		}
+	}
+	if !lastFast.Before(limitedAt.Add(retryAfter)) {
+		t.Errorf("the fast app finished %s after the other app's 429; want its ops done within that app's pause (%s)",
+			lastFast.Sub(limitedAt), retryAfter)
+	}
+}
+
+func TestExecutorQuarantinesAFailingAppOnly(t *testing.T) {
+	s := openOutboxStore(t)
+	ctx := context.Background()
+	bad, good := newProbe(probeTraits), newProbe(probeTraits)
+	bad.setRefuse(&connector.Error{Kind: connector.ErrUnauthorized, Status: 401, Detail: "token revoked"})
+	ops := mustEnqueuePlan(t, s, planOf(createSteps("bad", "b", 8), createSteps("good", "g", 8)))
+	cfg := provision.ExecutorConfig{Apps: map[string]provision.AppLimits{"bad": {QuarantineAfter: 3, Concurrency: 1}},
+		Poll: 20 * time.Millisecond}
+	x := provision.NewExecutor(s, map[string]connector.Connector{"bad": bad, "good": good}, cfg)
+	runUntilSettled(t, s, x, idsOf(ops), 30*time.Second)
+
+	if n := len(bad.seen()); n != 3 {
+		t.Errorf("the bad app was called %d times; want 3, then quarantine", n)
+	}
+	if got := statesOf(t, s, idsOf(ops[8:])); got[directory.OpDone] != 8 {
+		t.Errorf("good app op states = %v; want all done", got)
+	}
+	if got := statesOf(t, s, idsOf(ops[:8])); got[directory.OpFailed] != 3 || got[directory.OpPending] != 5 {
+		t.Errorf("bad app op states = %v; want 3 failed, 5 still pending", got)
+	}
+	apps, err := s.OutboxApps(ctx)
+	if err != nil || len(apps) != 1 || apps[0].App != "bad" || apps[0].QuarantinedAt == nil {
+		t.Fatalf("OutboxApps = %+v, %v; want bad quarantined", apps, err)
+	}
+
+	bad.setRefuse(nil)
+	if n, err := s.RetryOps(ctx, directory.OutboxRetry{App: "bad"}); err != nil || n != 3 {
+		t.Fatalf("RetryOps = %d, %v; want the 3 failed ops requeued", n, err)
+	}
+	x = provision.NewExecutor(s, map[string]connector.Connector{"bad": bad, "good": good}, cfg)
+	runUntilSettled(t, s, x, idsOf(ops), 30*time.Second)
+	if got := statesOf(t, s, idsOf(ops)); got[directory.OpDone] != 16 {
+		t.Errorf("after retry, op states = %v; want all 16 done", got)
+	}
+	if n := len(bad.Snapshot()); n != 8 {
+		t.Errorf("bad app holds %d accounts after retry; want 8", n)
+	}
+}
+
+// A leaver's disables jump a queued backlog in every app.
+func TestExecutorLeaverFastPath(t *testing.T) {
+	s := openOutboxStore(t)
+	ctx := context.Background()
+	apps := []string{"a1", "a2", "a3", "a4", "a5", "a6"}
+	conns := map[string]connector.Connector{}
+	probes := map[string]*probe{}
+	var backlog, disables []provision.Step
+	for _, app := range apps {
+		p := newProbe(probeTraits)
+		p.SetLatency(10 * time.Millisecond)
+		acc := p.Put(connector.Account{ExternalID: "leaver", UserName: "leaver", Active: true})
+		probes[app], conns[app] = p, p
+		backlog = append(backlog, createSteps(app, app+"u", 1000/len(apps)+1)...)
+		disables = append(disables, provision.Step{Urgent: true, Op: connector.Op{Kind: connector.OpDisable, App: app,
+			PersonID: "leaver", AccountID: acc.ID, Account: acc, Reason: "terminated on 2026-11-28"}})
+	}
+	backlogOps := mustEnqueuePlan(t, s, planOf(backlog[:1000]))
+	x := provision.NewExecutor(s, conns, provision.ExecutorConfig{Poll: 50 * time.Millisecond})
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- x.Run(runCtx) }()
+
+	// Let the backlog get going, then terminate.
+	for statesOf(t, s, idsOf(backlogOps))[directory.OpDone] < 50 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	leaverOps := mustEnqueuePlan(t, s, planOf(disables))
+	x.Notify()
+	for {
+		if statesOf(t, s, idsOf(leaverOps))[directory.OpDone] == len(apps) {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	left := 1000 - statesOf(t, s, idsOf(backlogOps))[directory.OpDone]
+	cancel()
+	if err := <-stopped; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v; want context.Canceled", err)
+	}
+	if left < 500 {
+		t.Errorf("only %d of 1000 backlog ops were still queued when the last disable finished; want the disables ahead of the backlog", left)
+	}
+	for _, app := range apps {
+		for _, acc := range probes[app].Snapshot() {
+			if acc.UserName == "leaver" && acc.Active {
+				t.Errorf("%s: the leaver is still active", app)
+			}
+		}
+	}
+	// Stopping hands the claimed but unstarted ops back: nothing stays leased by a stopped executor.
+	running, err := s.ListOps(ctx, directory.OutboxFilter{States: []directory.OpState{directory.OpRunning}})
+	if err != nil || len(running) != 0 {
+		t.Errorf("after Run stopped, %d ops are still running (%v); want them handed back", len(running), err)
+	}
+}
