@@ -76,9 +76,6 @@ type OutboxResult struct {
 	// Account, on success, is what the app now holds; it replaces the directory's record of
 	// the account (nil leaves the record alone).
 	Account *identity.Account
-	// RateLimited says the app only asked to slow down: the attempt is retried but does not
-	// count as one of the app's failures (a 429 storm is no reason to quarantine an app).
-	RateLimited bool
 	// QuarantineAfter consecutive failures of the op's app quarantine the app (0: never).
 	QuarantineAfter int
 	// Audit is what the audit record of a finished op says about it.

@@ -106,15 +106,14 @@ func TestExecutorRateLimitPausesOnlyThatApp(t *testing.T) {
 	limited.FailNext(&connector.Error{Kind: connector.ErrRateLimited, Status: 429, RetryAfter: retryAfter}, 1)
 	ops := mustEnqueuePlan(t, s, planOf(createSteps("limited", "lim", 6), createSteps("fast", "fast", 40)))
 	x := provision.NewExecutor(s, map[string]connector.Connector{"limited": limited, "fast": fast}, provision.ExecutorConfig{
-		BaseBackoff: 10 * time.Millisecond, Poll: 20 * time.Millisecond,
-		Apps: map[string]provision.AppLimits{"limited": {QuarantineAfter: 1}}})
+		BaseBackoff: 10 * time.Millisecond, Poll: 20 * time.Millisecond})
 	runUntilSettled(t, s, x, idsOf(ops), time.Minute)
 
 	if got := statesOf(t, s, idsOf(ops)); got[directory.OpDone] != 46 {
 		t.Fatalf("op states = %v; want all 46 done", got)
 	}
 	if apps, err := s.OutboxApps(context.Background()); err != nil || len(apps) != 0 {
-		t.Errorf("OutboxApps = %+v, %v; a rate limit is no failure and quarantines nothing", apps, err)
+		t.Errorf("OutboxApps = %+v, %v; want the streak reset by the successes after the 429", apps, err)
 	}
 	calls := limited.seen()
 	var limitedAt time.Time

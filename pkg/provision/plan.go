@@ -232,7 +232,9 @@ func (pc *planCtx) update(p *Person, d *Desired, m *match, known *identity.Accou
 	next.Memberships = nil
 	next.Active = acc.Active || d.Account.Active // after a planned enable
 	var changed, drifted []string
-	adopt := m.by != byExternalID
+	// An app with nowhere to keep the external id is matched by user name or email every
+	// time: that is its steady state, not an adoption to record.
+	adopt := m.by != byExternalID && !pc.in.Traits.NoExternalID
 	if adopt {
 		next.ExternalID = p.ID
 		changed = append(changed, "external_id")

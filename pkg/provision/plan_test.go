@@ -127,6 +127,10 @@ func TestCompute(t *testing.T) {
 		{name: "adopt without other changes names only the adoption", desired: []Desired{rich},
 			actual: []connector.Account{with(holds(rich, "u7"), func(a *connector.Account) { a.ExternalID = "" })},
 			want:   []wantStep{{"update p1 u7 [external_id]", "adopt existing account (matched by userName)"}}},
+		{name: "an app that cannot keep the external id is matched by userName without adopting each time",
+			traits:  &connector.Traits{CanDisable: false, MembershipKinds: []string{"team"}, NoExternalID: true},
+			desired: []Desired{rich},
+			actual:  []connector.Account{with(holds(rich, "u7"), func(a *connector.Account) { a.ExternalID = "" })}},
 		{name: "an account two people match is a conflict, never a guess", desired: []Desired{rich, dinesh},
 			actual: []connector.Account{with(holds(rich, "u7"), func(a *connector.Account) { a.ExternalID, a.Email = "", "dinesh@pp.test" })},
 			check: func(t *testing.T, ap AppPlan) {

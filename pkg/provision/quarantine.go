@@ -11,7 +11,7 @@ import (
 // and its locally queued ops are returned, to be handed back: they stay pending, untried,
 // until `tenure ops retry`.
 func (x *Executor) noteResult(a *appRunner, res directory.OutboxResult) []directory.OutboxOp {
-	if res.Release || res.RateLimited {
+	if res.Release {
 		return nil
 	}
 	a.mu.Lock()

@@ -186,13 +186,34 @@ func (x *Executor) attempt(ctx context.Context, a *appRunner, op directory.Outbo
 	}
 	res := directory.OutboxResult{ID: op.ID, State: directory.OpDone, Audit: auditOf(op, st, "")}
 	if acc.ID != "" {
-		rec := Record(st.App, st.PersonID, acc, x.cfg.Clock())
-		if st.Kind == connector.OpDelete {
-			rec.Status = identity.AccountDeleted
+		prev, err := x.known(ctx, st.App, st.PersonID, acc.ID)
+		if err != nil {
+			// The op took effect; only the record of it is missing. The next reconcile reads
+			// the app again, so the op is done and the record waits.
+			x.cfg.Logger.Warn("provision: reading the account record", "app", st.App, "err", err)
+		} else {
+			rec := RecordResult(prev, st.Op, acc, x.cfg.Clock())
+			res.Account = &rec
 		}
-		res.Account = &rec
 	}
 	return res
+}
+
+// known is the directory's record of the account, or nil. Recording an op as a change to it
+// (RecordResult) keeps what earlier ops set: an app answering a membership change without the
+// account's other memberships must not erase them from the record, or removing them later
+// would look like drift instead of a revocation.
+func (x *Executor) known(ctx context.Context, app, personID, accountID string) (*identity.Account, error) {
+	recs, err := x.q.ListAccounts(ctx, directory.AccountFilter{App: app, PersonID: personID})
+	if err != nil {
+		return nil, err
+	}
+	for i := range recs {
+		if recs[i].ExternalID == accountID {
+			return &recs[i], nil
+		}
+	}
+	return nil, nil
 }
 
 // resolve finds the app's ID of the account an op acts on when the plan could not know it (the
@@ -239,7 +260,6 @@ func (x *Executor) classify(ctx context.Context, a *appRunner, op directory.Outb
 	}
 	res := x.failed(op, st, directory.OpPending, err)
 	res.NextAttemptAt = x.cfg.Clock().Add(backoff(op.Attempts, x.cfg.BaseBackoff, x.cfg.MaxBackoff, wait, x.cfg.Rand))
-	res.RateLimited = errors.Is(err, connector.ErrRateLimited)
 	return res
 }
 

@@ -75,6 +75,7 @@ type Target struct {
 	mu       sync.Mutex
 	seq      int
 	faults   []int // statuses to answer the next requests with
+	wfaults  []int // statuses to answer the next writes (not GET) with
 	hangs    int
 	latency  time.Duration
 	stale    int           // conditional writes still to find the resource changed concurrently
@@ -149,6 +150,9 @@ func (t *Target) serve(w http.ResponseWriter, r *http.Request) {
 	fault := 0
 	if !hang && len(t.faults) > 0 {
 		fault, t.faults = t.faults[0], t.faults[1:]
+	}
+	if !hang && fault == 0 && r.Method != http.MethodGet && len(t.wfaults) > 0 {
+		fault, t.wfaults = t.wfaults[0], t.wfaults[1:]
 	}
 	t.mu.Unlock()
 	if hang {
@@ -243,6 +247,24 @@ func (t *Target) FailNext(status, n int) {
 	}
 }
 
+// FailNextWrites answers the next n writes (POST, PUT, PATCH, DELETE) with status, as limits
+// on content-creating requests do (GitHub's secondary limit, Slack's per-method tiers); reads
+// go through.
+func (t *Target) FailNextWrites(status, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for range n {
+		t.wfaults = append(t.wfaults, status)
+	}
+}
+
+// RateLimitWrites makes the next n writes get 429 with Retry-After, which it returns.
+func (t *Target) RateLimitWrites(n int) time.Duration {
+	t.FailNextWrites(http.StatusTooManyRequests, n)
+	d, _ := strconv.Atoi(fakehttp.Seconds(t.opts.RetryAfter))
+	return time.Duration(d) * time.Second
+}
+
 // HangNext makes the next n requests answer nothing until the client gives up (or Reset).
 func (t *Target) HangNext(n int) {
 	t.mu.Lock()
@@ -283,7 +305,7 @@ func (t *Target) Stall(d time.Duration) { t.SetLatency(d) }
 // that hang or stall right now go on.
 func (t *Target) Reset() {
 	t.mu.Lock()
-	t.faults, t.hangs, t.latency, t.stale = nil, 0, 0, 0
+	t.faults, t.wfaults, t.hangs, t.latency, t.stale = nil, nil, 0, 0, 0
 	close(t.release)
 	t.release = make(chan struct{})
 	t.mu.Unlock()

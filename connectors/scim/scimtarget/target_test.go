@@ -316,6 +316,21 @@ func TestInjectedFaults(t *testing.T) {
 		Header: http.Header{"Authorization": {"Bearer " + token}},
 		Landed: func() bool { return len(tg.Users()) > 0 },
 	})
+
+	// A limit on writes lets reads through and answers the next write.
+	if wait := tg.RateLimitWrites(1); wait != 3*time.Second {
+		t.Fatalf("RateLimitWrites advertises %v", wait)
+	}
+	if st, _, _ := c.do(http.MethodGet, "/Users", ""); st != 200 {
+		t.Fatalf("read under a write limit: %d", st)
+	}
+	user := `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"w"}`
+	if st, _, h := c.do(http.MethodPost, "/Users", user); st != 429 || h.Get("Retry-After") != "3" {
+		t.Fatalf("write under a write limit: %d %q", st, h.Get("Retry-After"))
+	}
+	if st, _, _ := c.do(http.MethodPost, "/Users", user); st != 201 {
+		t.Fatalf("write after the limit: %d", st)
+	}
 }
 
 func TestConcurrentUse(t *testing.T) {

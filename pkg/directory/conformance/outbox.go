@@ -354,12 +354,12 @@ func testOutboxRelease(t *testing.T, s directory.Store) {
 		t.Fatalf("claim = %v; want all three", opKeys(got))
 	}
 	finish(t, ctx, s, "w1",
-		directory.OutboxResult{ID: ops[0].ID, State: directory.OpPending, NextAttemptAt: time.Now().Add(time.Hour), Error: "rate limited", RateLimited: true, QuarantineAfter: 1},
+		directory.OutboxResult{ID: ops[0].ID, State: directory.OpPending, NextAttemptAt: time.Now().Add(time.Hour), Error: "rate limited", QuarantineAfter: 2},
 		directory.OutboxResult{ID: ops[1].ID, State: directory.OpDone},
 		directory.OutboxResult{ID: ops[2].ID, State: directory.OpPending, NextAttemptAt: time.Now().Add(time.Hour), Error: "HTTP 503", QuarantineAfter: 1})
 	apps, err := s.OutboxApps(ctx)
-	if err != nil || len(apps) != 1 || apps[0].App != "b" || apps[0].QuarantinedAt == nil {
-		t.Errorf("OutboxApps = %+v, %v; want b quarantined, a untouched by its rate limit", apps, err)
+	if err != nil || len(apps) != 2 || apps[0].App != "a" || apps[0].QuarantinedAt != nil || apps[1].App != "b" || apps[1].QuarantinedAt == nil {
+		t.Errorf("OutboxApps = %+v, %v; want b quarantined at its threshold 1, a (threshold 2) not yet", apps, err)
 	}
 	if open, _ := s.OpenOps(ctx, ids); open["a"] != 1 || open["b"] != 1 {
 		t.Errorf("OpenOps after one op done = %v; want a:1 b:1", open)

@@ -343,11 +343,8 @@ func (c appCounts) note(app string, res directory.OutboxResult) {
 		a = &appCount{}
 		c[app] = a
 	}
-	switch {
-	case res.State == directory.OpDone:
+	if res.State == directory.OpDone {
 		a.reset, a.failures = true, 0
-		return
-	case res.RateLimited:
 		return
 	}
 	a.failures++
