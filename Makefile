@@ -19,12 +19,11 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tenure
 
-# The sample company (Pied Piper) is imported on every run; a roster that did not change
-# changes nothing, so running again is harmless.
+# The sample company (Pied Piper) is imported on every run (a roster that did not change
+# changes nothing), a sandbox fake of each of its apps starts on a free loopback port, and
+# serve provisions them: the whole flow with no SaaS account.
 run: build
-	$(BIN) init
-	$(BIN) hr import testdata/hr/piedpiper.csv
-	$(BIN) serve --listen $(TENURE_LISTEN)
+	$(BIN) demo --listen $(TENURE_LISTEN)
 
 # gotestsum prints one line per package and closes with every skipped test named, so a run
 # shows at a glance that the PostgreSQL, LDAP and browser suites really ran.

@@ -67,6 +67,9 @@ type Target struct {
 	NewAccount func(i int) connector.Account
 	// UniqueEmail says the app refuses a second account with a taken email.
 	UniqueEmail bool
+	// EmailOnly says the app knows people by email alone (HubSpot): it has no user names, so
+	// user-name conflicts and finding by a user name alone do not apply.
+	EmailOnly bool
 	// MissingID is an account ID the app does not hold, in the app's own ID format (a number
 	// for apps with numeric IDs); "ct-missing-0000" when empty.
 	MissingID string
@@ -197,7 +200,7 @@ func (h *harness) create(i int) connector.Account {
 	if got.ID == "" {
 		h.t.Fatalf("create %s returned no app ID", want.UserName)
 	}
-	if got.UserName != want.UserName || got.ExternalID != want.ExternalID {
+	if got.UserName != want.UserName || (!h.traits.NoExternalID && got.ExternalID != want.ExternalID) {
 		h.t.Fatalf("create returned %s/%s, want user %s with ExternalID %s", got.UserName, got.ExternalID, want.UserName, want.ExternalID)
 	}
 	return got
@@ -212,8 +215,9 @@ func (h *harness) list() []connector.Account {
 	return accs
 }
 
-// listed returns the listed account with the given ID and how many accounts carry externalID.
-func (h *harness) listed(id, externalID string) (connector.Account, bool, int) {
+// listed returns the listed account with the given ID and how many accounts are who's: by
+// ExternalID, or, in an app that cannot keep one, by user name or email.
+func (h *harness) listed(id string, who *connector.Account) (connector.Account, bool, int) {
 	h.t.Helper()
 	var found connector.Account
 	ok, n := false, 0
@@ -221,16 +225,25 @@ func (h *harness) listed(id, externalID string) (connector.Account, bool, int) {
 		if a.ID == id {
 			found, ok = a, true
 		}
-		if externalID != "" && a.ExternalID == externalID {
+		switch {
+		case who == nil:
+		case !h.traits.NoExternalID && a.ExternalID == who.ExternalID,
+			h.traits.NoExternalID && (strings.EqualFold(a.UserName, who.UserName) || strings.EqualFold(a.Email, who.Email)):
 			n++
 		}
 	}
 	return found, ok, n
 }
 
+// match is how the engine looks an account up: ExternalID first, then user name and email,
+// which is all an app without external IDs can go by.
+func (h *harness) match(a connector.Account) connector.Match {
+	return connector.Match{ExternalID: a.ExternalID, UserName: a.UserName, Email: a.Email}
+}
+
 func (h *harness) mustListed(id string) connector.Account {
 	h.t.Helper()
-	a, ok, _ := h.listed(id, "")
+	a, ok, _ := h.listed(id, nil)
 	if !ok {
 		h.t.Fatalf("account %s is not in List", id)
 	}
