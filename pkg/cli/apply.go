@@ -26,7 +26,7 @@ type applyReport struct {
 func (e *env) applyCommand() *cobra.Command {
 	var apps []string
 	var dir string
-	var lease time.Duration
+	var lease, wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "apply [--app NAME]",
 		Short: "Plan afresh and execute the plan through the durable outbox; exit 1 if any operation failed",
@@ -72,7 +72,7 @@ func (e *env) applyCommand() *cobra.Command {
 			}
 			if len(ids) > 0 {
 				x := e.executor(s, conns, lease)
-				if err := x.RunUntil(ctx, provision.UntilSettled(s, ids)); err != nil {
+				if err := x.RunUntil(ctx, provision.UntilSettled(s, ids, wait)); err != nil {
 					return err
 				}
 			}
@@ -88,6 +88,7 @@ func (e *env) applyCommand() *cobra.Command {
 	cmd.Flags().StringSliceVar(&apps, "app", nil, "apply only this app's plan (repeatable)")
 	cmd.Flags().StringVar(&dir, "policies", "", "policy directory (env TENURE_POLICIES; default policies)")
 	cmd.Flags().DurationVar(&lease, "lease", 2*time.Minute, "how long an operation this run claimed stays reserved if the run dies")
+	cmd.Flags().DurationVar(&wait, "wait", 2*time.Minute, "give up when no operation has finished for this long (what is left stays queued)")
 	return cmd
 }
 

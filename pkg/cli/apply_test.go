@@ -206,3 +206,24 @@ func TestApplyFailureQuarantinesAndRetryResumes(t *testing.T) {
 	}
 }
 
+// An app that keeps answering "unavailable" leaves its ops waiting for their next retry;
+// apply reports them after --wait without progress instead of waiting on, and exits 1.
+func TestApplyStopsWaitingWithoutProgress(t *testing.T) {
+	env, _, _ := planEnv(t)
+	instance := t.Name() + "/github"
+	writeFile(t, env["TENURE_CONFIG"], fmt.Sprintf(`provisioning:
+  apps:
+    slack: {connector: memtest, options: {instance: %q}}
+    github: {connector: memrefuse, options: {instance: %q}}
+`, t.Name()+"/slack", instance))
+	setRefusal(instance, &connector.Error{Kind: connector.ErrUnavailable, Status: 503})
+	t.Cleanup(func() { setRefusal(instance, nil) })
+	r := runAt(t, planNow, env, "apply", "--wait", "300ms")
+	if r.code != 1 || !strings.Contains(r.stderr, "apply incomplete: github: 0 failed, 0 dead, 2 waiting") {
+		t.Fatalf("apply with github unavailable: %+v", r)
+	}
+	pending := listOps(t, env, "--state", "pending", "--app", "github")
+	if len(pending.Ops) != 2 || pending.Ops[0].Attempts != 1 || !strings.Contains(pending.Ops[0].LastError, "HTTP 503") {
+		t.Errorf("github's ops after the apply: %+v; want both pending, the create tried once", pending.Ops)
+	}
+}

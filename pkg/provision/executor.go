@@ -26,13 +26,14 @@ type Queue interface {
 	FinishOps(ctx context.Context, owner string, results []directory.OutboxResult) ([]int64, error)
 	OutboxApps(ctx context.Context) ([]directory.OutboxApp, error)
 	ListAccounts(ctx context.Context, f directory.AccountFilter) ([]identity.Account, error)
+	GetAccount(ctx context.Context, app, externalID string) (identity.Account, error)
 }
 
 // ExecutorConfig tunes the workers. Zero values take the defaults noted.
 type ExecutorConfig struct {
 	// Owner names this process in leases; a random one per Executor when empty.
 	Owner string
-	// Workers bounds requests in flight across all apps (8).
+	// Workers bounds requests in flight across all apps (8); urgent ops do not wait for it.
 	Workers int
 	// MaxAttempts is how often a retryable op is tried before it is dead (8).
 	MaxAttempts int
@@ -191,6 +192,7 @@ func (x *Executor) loop(ctx context.Context, done func(context.Context) (bool, e
 			}
 			x.cfg.Logger.Warn("outbox claim failed; retrying at the next poll", "err", err)
 		}
+		ticked := false
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -198,6 +200,7 @@ func (x *Executor) loop(ctx context.Context, done func(context.Context) (bool, e
 			x.record(context.WithoutCancel(ctx), o)
 		case <-x.wake:
 		case <-tick.C:
+			ticked = true
 			for _, a := range x.apps {
 				a.setDrained(false)
 			}
@@ -205,10 +208,10 @@ func (x *Executor) loop(ctx context.Context, done func(context.Context) (bool, e
 				x.cfg.Logger.Warn("outbox: reading quarantined apps failed", "err", err)
 			}
 		}
-		// While ops are in hand the work cannot be settled; otherwise ask at most every
-		// doneEvery, as results arrive in bursts and asking after each would cost more than
-		// the work.
-		if done != nil && !x.busy() && time.Since(checked) >= doneEvery {
+		// While ops are in hand the work is rarely settled: ask at every poll then (done may
+		// give up on ops held by a paused app), otherwise at most every doneEvery, as results
+		// arrive in bursts and asking after each would cost more than the work.
+		if done != nil && (ticked || !x.busy() && time.Since(checked) >= doneEvery) {
 			checked = time.Now()
 			ok, err := done(ctx)
 			if err != nil || ok {

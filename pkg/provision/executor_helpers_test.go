@@ -124,7 +124,7 @@ func runUntilSettled(t testing.TB, s *sqlstore.Store, x *provision.Executor, ids
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	err := x.RunUntil(ctx, provision.UntilSettled(s, ids))
+	err := x.RunUntil(ctx, provision.UntilSettled(s, ids, 0))
 	if err != nil {
 		t.Fatalf("RunUntil: %v", err)
 	}
@@ -149,4 +149,13 @@ func statesOf(t testing.TB, s *sqlstore.Store, ids []int64) map[directory.OpStat
 		out[o.State]++
 	}
 	return out
+}
+
+func mustListOps(t testing.TB, s *sqlstore.Store, ids []int64) []directory.OutboxOp {
+	t.Helper()
+	ops, err := s.ListOps(context.Background(), directory.OutboxFilter{IDs: ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops
 }

@@ -105,12 +105,19 @@ func TestExecutorRateLimitPausesOnlyThatApp(t *testing.T) {
 	limited, fast := newProbe(probeTraits), newProbe(probeTraits)
 	limited.FailNext(&connector.Error{Kind: connector.ErrRateLimited, Status: 429, RetryAfter: retryAfter}, 1)
 	ops := mustEnqueuePlan(t, s, planOf(createSteps("limited", "lim", 6), createSteps("fast", "fast", 40)))
+	// A lease shorter than twice the pause makes the limited app hand its queued ops back
+	// (due when the pause ends) rather than hold them past their lease.
 	x := provision.NewExecutor(s, map[string]connector.Connector{"limited": limited, "fast": fast}, provision.ExecutorConfig{
-		BaseBackoff: 10 * time.Millisecond, Poll: 20 * time.Millisecond})
+		BaseBackoff: 10 * time.Millisecond, Poll: 20 * time.Millisecond, Lease: 2 * time.Second})
 	runUntilSettled(t, s, x, idsOf(ops), time.Minute)
 
 	if got := statesOf(t, s, idsOf(ops)); got[directory.OpDone] != 46 {
 		t.Fatalf("op states = %v; want all 46 done", got)
+	}
+	for _, o := range mustListOps(t, s, idsOf(ops[:6])) {
+		if o.Attempts > 2 {
+			t.Errorf("limited op %d took %d attempts; want at most 2 (handing back is no attempt)", o.ID, o.Attempts)
+		}
 	}
 	if apps, err := s.OutboxApps(context.Background()); err != nil || len(apps) != 0 {
 		t.Errorf("OutboxApps = %+v, %v; want the streak reset by the successes after the 429", apps, err)
@@ -191,7 +198,7 @@ func TestExecutorLeaverFastPath(t *testing.T) {
 	var backlog, disables []provision.Step
 	for _, app := range apps {
 		p := newProbe(probeTraits)
-		p.SetLatency(10 * time.Millisecond)
+		p.SetLatency(25 * time.Millisecond)
 		acc := p.Put(connector.Account{ExternalID: "leaver", UserName: "leaver", Active: true})
 		probes[app], conns[app] = p, p
 		backlog = append(backlog, createSteps(app, app+"u", 1000/len(apps)+1)...)
@@ -209,21 +216,55 @@ func TestExecutorLeaverFastPath(t *testing.T) {
 	for statesOf(t, s, idsOf(backlogOps))[directory.OpDone] < 50 {
 		time.Sleep(5 * time.Millisecond)
 	}
+	notified := time.Now()
 	leaverOps := mustEnqueuePlan(t, s, planOf(disables))
 	x.Notify()
-	for {
-		if statesOf(t, s, idsOf(leaverOps))[directory.OpDone] == len(apps) {
-			break
+	// Timed by the apps themselves: when each disable ended, and how many backlog creates the
+	// apps completed meanwhile.
+	var lastDisable time.Time
+	deadline := time.Now().Add(time.Minute)
+	for disabled := 0; disabled < len(apps); {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d disables done after a minute", disabled, len(apps))
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(2 * time.Millisecond)
+		disabled = 0
+		for _, app := range apps {
+			for _, a := range probes[app].seen() {
+				if a.kind == connector.OpDisable && a.err == nil {
+					disabled++
+					if a.end.After(lastDisable) {
+						lastDisable = a.end
+					}
+				}
+			}
+		}
 	}
-	left := 1000 - statesOf(t, s, idsOf(backlogOps))[directory.OpDone]
+	before, meanwhile := 0, 0
+	for _, app := range apps {
+		for _, a := range probes[app].seen() {
+			switch {
+			case a.kind != connector.OpCreate:
+			case a.end.Before(notified):
+				before++
+			case !a.end.After(lastDisable):
+				meanwhile++
+			}
+		}
+	}
 	cancel()
 	if err := <-stopped; !errors.Is(err, context.Canceled) {
 		t.Errorf("Run = %v; want context.Canceled", err)
 	}
-	if left < 500 {
-		t.Errorf("only %d of 1000 backlog ops were still queued when the last disable finished; want the disables ahead of the backlog", left)
+	// Behind the backlog, the disables would have waited for all of it; ahead of it, only for
+	// the ops already in the apps' hands.
+	t.Logf("backlog creates: %d before the termination, %d more before its last disable ended", before, meanwhile)
+	if remaining := 1000 - before; meanwhile*4 > remaining {
+		t.Errorf("%d backlog ops finished between the termination and its last disable, of %d queued; want the disables well ahead of the backlog",
+			meanwhile, remaining)
+	}
+	if got := statesOf(t, s, idsOf(leaverOps)); got[directory.OpDone] != len(apps) {
+		t.Errorf("leaver op states = %v; want all %d done", got, len(apps))
 	}
 	for _, app := range apps {
 		for _, acc := range probes[app].Snapshot() {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/tenure-id/tenure/pkg/directory"
 )
@@ -120,25 +121,49 @@ func quarantinedApps(ctx context.Context, w Watcher) (map[string]bool, error) {
 // Settled reports whether every op in ids is done, failed or dead, or waits on a quarantined
 // app (which only `tenure ops retry` moves).
 func Settled(ctx context.Context, w Watcher, ids []int64) (bool, error) {
+	n, err := unsettled(ctx, w, ids)
+	return n == 0 && err == nil, err
+}
+
+// unsettled counts the ops in ids still open in apps that are not quarantined.
+func unsettled(ctx context.Context, w Watcher, ids []int64) (int, error) {
 	open, err := w.OpenOps(ctx, ids)
 	if err != nil || len(open) == 0 {
-		return err == nil, err
+		return 0, err
 	}
 	q, err := quarantinedApps(ctx, w)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
-	for app := range open {
+	n := 0
+	for app, c := range open {
 		if !q[app] {
-			return false, nil
+			n += c
 		}
 	}
-	return true, nil
+	return n, nil
 }
 
-// UntilSettled is Settled as a check for Executor.RunUntil.
-func UntilSettled(w Watcher, ids []int64) func(context.Context) (bool, error) {
-	return func(ctx context.Context) (bool, error) { return Settled(ctx, w, ids) }
+// UntilSettled is Settled as a check for Executor.RunUntil. With idle > 0 it also gives up once
+// no op has settled for that long (an app asked for a long pause, backoff grew long, a chain
+// waits on one of them): what is left stays queued for the next apply or `tenure serve`. The
+// idle time is real waiting, so it is measured on the wall clock.
+func UntilSettled(w Watcher, ids []int64, idle time.Duration) func(context.Context) (bool, error) {
+	last, since := -1, time.Now()
+	return func(ctx context.Context) (bool, error) {
+		n, err := unsettled(ctx, w, ids)
+		switch {
+		case err != nil:
+			return false, err
+		case n == 0:
+			return true, nil
+		case n != last:
+			last, since = n, time.Now()
+		case idle > 0 && time.Since(since) >= idle:
+			return true, nil
+		}
+		return false, nil
+	}
 }
 
 // AppSummary is how one app's share of an apply ended.

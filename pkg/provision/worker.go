@@ -84,6 +84,20 @@ func (a *appRunner) next() (op directory.OutboxOp, ok bool) {
 	}
 }
 
+// swapUrgent returns an urgent op waiting in the queue in op's place, putting op back at the
+// head of the queue; op itself when none waits.
+func (a *appRunner) swapUrgent(op directory.OutboxOp) directory.OutboxOp {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.urgent) == 0 {
+		return op
+	}
+	u := a.urgent[0]
+	a.urgent = a.urgent[1:]
+	a.normal = append([]directory.OutboxOp{op}, a.normal...)
+	return u
+}
+
 func (a *appRunner) wakeAll() {
 	a.mu.Lock()
 	a.stopping = true
@@ -143,18 +157,35 @@ func (x *Executor) work(ctx context.Context, a *appRunner) {
 			// the same for the rest of the queue.
 			return
 		}
+		// A pause longer than the lease would let the lease run out while the op waits here
+		// and another replica take it: hand it back, due when the pause ends.
+		if d := a.gate.pausedFor(); d > x.cfg.Lease/2 {
+			res := release(op)
+			res.NextAttemptAt = x.cfg.Clock().Add(d)
+			x.results <- outcome{app: a, res: res}
+			continue
+		}
 		if err := a.gate.wait(ctx); err != nil {
 			x.results <- outcome{app: a, res: release(op)}
 			continue
 		}
-		select {
-		case x.global <- struct{}{}:
-		case <-ctx.Done():
-			x.results <- outcome{app: a, res: release(op)}
-			continue
+		// Urgent ops (a leaver's disables) are few and must not queue behind the backlog for
+		// one of the Workers slots; an op that did wait for one gives way to an urgent op that
+		// arrived meanwhile.
+		slot := !op.Urgent
+		if slot {
+			select {
+			case x.global <- struct{}{}:
+			case <-ctx.Done():
+				x.results <- outcome{app: a, res: release(op)}
+				continue
+			}
+			op = a.swapUrgent(op)
 		}
 		res := x.attempt(ctx, a, op)
-		<-x.global
+		if slot {
+			<-x.global
+		}
 		x.results <- outcome{app: a, res: res}
 		for _, q := range x.noteResult(a, res) {
 			x.results <- outcome{app: a, res: release(q)}
@@ -186,7 +217,7 @@ func (x *Executor) attempt(ctx context.Context, a *appRunner, op directory.Outbo
 	}
 	res := directory.OutboxResult{ID: op.ID, State: directory.OpDone, Audit: auditOf(op, st, "")}
 	if acc.ID != "" {
-		prev, err := x.known(ctx, st.App, st.PersonID, acc.ID)
+		prev, err := x.known(ctx, st, acc.ID)
 		if err != nil {
 			// The op took effect; only the record of it is missing. The next reconcile reads
 			// the app again, so the op is done and the record waits.
@@ -202,30 +233,34 @@ func (x *Executor) attempt(ctx context.Context, a *appRunner, op directory.Outbo
 // known is the directory's record of the account, or nil. Recording an op as a change to it
 // (RecordResult) keeps what earlier ops set: an app answering a membership change without the
 // account's other memberships must not erase them from the record, or removing them later
-// would look like drift instead of a revocation.
-func (x *Executor) known(ctx context.Context, app, personID, accountID string) (*identity.Account, error) {
-	recs, err := x.q.ListAccounts(ctx, directory.AccountFilter{App: app, PersonID: personID})
-	if err != nil {
+// would look like drift instead of a revocation. A create's record is the app's answer alone,
+// so creates (most of a large apply) skip the read; others read by the unique (app, account)
+// key.
+func (x *Executor) known(ctx context.Context, st Step, accountID string) (*identity.Account, error) {
+	if st.Kind == connector.OpCreate {
+		return nil, nil
+	}
+	rec, err := x.q.GetAccount(ctx, st.App, accountID)
+	switch {
+	case errors.Is(err, identity.ErrNotFound):
+		return nil, nil
+	case err != nil:
 		return nil, err
 	}
-	for i := range recs {
-		if recs[i].ExternalID == accountID {
-			return &recs[i], nil
-		}
-	}
-	return nil, nil
+	return &rec, nil
 }
 
 // resolve finds the app's ID of the account an op acts on when the plan could not know it (the
 // account is created earlier in the same plan): the directory's record, else the app itself.
 func (x *Executor) resolve(ctx context.Context, a *appRunner, st Step) (string, error) {
 	if st.PersonID != "" {
-		recs, err := x.q.ListAccounts(ctx, directory.AccountFilter{App: st.App, PersonID: st.PersonID})
+		// By person alone: a person has a handful of accounts, while one app may hold thousands.
+		recs, err := x.q.ListAccounts(ctx, directory.AccountFilter{PersonID: st.PersonID})
 		if err != nil {
 			return "", err
 		}
 		for _, r := range recs {
-			if r.Status != identity.AccountDeleted {
+			if r.App == st.App && r.Status != identity.AccountDeleted {
 				return r.ExternalID, nil
 			}
 		}

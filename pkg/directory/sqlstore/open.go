@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"gorm.io/driver/postgres"
@@ -142,6 +143,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		sqlDB.SetMaxOpenConns(16)
 	}
 	s := &Store{db: db, kind: kind, clock: opts.Clock}
+	if kind == SQLite {
+		s.writers = &sync.Mutex{}
+	}
 	if err := s.Ping(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("open %s: %w", redact(url), err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -23,6 +24,10 @@ type Store struct {
 	kind  Kind
 	clock func() time.Time
 	inTx  bool
+	// writers queues this process's SQLite writers in Go: SQLite's own wait for its write
+	// lock sleeps and retries, and a writer that commits back to back (the outbox workers)
+	// can starve one that is sleeping. Nil on PostgreSQL, whose lock waits are queued.
+	writers *sync.Mutex
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -67,6 +72,10 @@ const auditLockKey = 0x7465_6e75_7265 // "tenure"
 func (s *Store) write(ctx context.Context, fn func(tx *Store) error) error {
 	if s.inTx {
 		return fn(s)
+	}
+	if s.writers != nil {
+		s.writers.Lock()
+		defer s.writers.Unlock()
 	}
 	return s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
 		if s.kind == Postgres {
