@@ -71,22 +71,35 @@ func TestApplySurvivesSIGKILL(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		delay := time.Duration(30+rnd.IntN(400)) * time.Millisecond
+		// Kill after a random number of requests reached the target, not after a random
+		// time: how long a run takes to start and plan depends on the machine's load, and a
+		// kill before the first request proves nothing.
+		after := len(tg.Requests()) + 1 + rnd.IntN(60)
 		exited := make(chan error, 1)
 		go func() { exited <- cmd.Wait() }()
-		select {
-		case err := <-exited:
-			t.Logf("run %d finished before its kill at %s: %v", i, delay, err)
-		case <-time.After(delay):
-			if err := cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			<-exited
-			killed++
-			if n := len(tg.Users()); n > 0 && n < people || n == people && len(tg.Groups()) == 0 {
-				midway++
+		tick := time.NewTicker(time.Millisecond)
+	wait:
+		for {
+			select {
+			case err := <-exited:
+				t.Logf("run %d finished before its kill after request %d: %v", i, after, err)
+				break wait
+			case <-tick.C:
+				if len(tg.Requests()) < after {
+					continue
+				}
+				if err := cmd.Process.Kill(); err != nil {
+					t.Fatal(err)
+				}
+				<-exited
+				killed++
+				if n := len(tg.Users()); n > 0 && n < people || n == people && len(tg.Groups()) == 0 {
+					midway++
+				}
+				break wait
 			}
 		}
+		tick.Stop()
 	}
 	if midway == 0 {
 		t.Fatalf("no apply was killed mid-run (%d killed before or after their work); the test proved nothing", killed)

@@ -68,8 +68,9 @@ type OutboxResult struct {
 	ID int64
 	// State is OpDone, OpPending (retry at NextAttemptAt), OpFailed or OpDead.
 	State OpState
-	// Release hands a pending op back unattempted (its app paused): the claim's attempt is
-	// taken back and nothing counts as a failure.
+	// Release hands a pending op back unattempted (its app paused or rate limited): the
+	// claim's attempt is taken back and nothing counts as a failure. Error, when set, is kept
+	// as the op's last error (why it waits).
 	Release       bool
 	NextAttemptAt time.Time
 	Error         string

@@ -149,6 +149,32 @@ func TestExecutorRateLimitPausesOnlyThatApp(t *testing.T) {
 	}
 }
 
+// A quota storm longer than the quarantine threshold and the attempt limit: the app said
+// "later" each time, so its ops wait it out and finish, and the app is never quarantined.
+func TestExecutorRateLimitStormNeitherKillsNorQuarantines(t *testing.T) {
+	s := openOutboxStore(t)
+	storm := newProbe(probeTraits)
+	// Google's form: 403 over quota with no Retry-After, so the pauses grow on their own.
+	storm.FailNext(&connector.Error{Kind: connector.ErrRateLimited, Status: 403, Detail: "userRateLimitExceeded"}, 12)
+	ops := mustEnqueuePlan(t, s, planOf(createSteps("storm", "s", 3)))
+	x := provision.NewExecutor(s, map[string]connector.Connector{"storm": storm}, provision.ExecutorConfig{
+		BaseBackoff: time.Millisecond, MaxBackoff: 40 * time.Millisecond, MaxAttempts: 3, Poll: 5 * time.Millisecond,
+		Apps: map[string]provision.AppLimits{"storm": {QuarantineAfter: 4}}})
+	runUntilSettled(t, s, x, idsOf(ops), time.Minute)
+
+	if got := statesOf(t, s, idsOf(ops)); got[directory.OpDone] != 3 {
+		t.Fatalf("op states = %v; want all 3 done after the storm", got)
+	}
+	for _, o := range mustListOps(t, s, idsOf(ops)) {
+		if o.Attempts > 1 {
+			t.Errorf("op %d counts %d attempts; rate-limit answers are not failed attempts", o.ID, o.Attempts)
+		}
+	}
+	if apps, err := s.OutboxApps(context.Background()); err != nil || len(apps) != 0 {
+		t.Errorf("OutboxApps = %+v, %v; want no failure streak and no quarantine", apps, err)
+	}
+}
+
 func TestExecutorQuarantinesAFailingAppOnly(t *testing.T) {
 	s := openOutboxStore(t)
 	ctx := context.Background()

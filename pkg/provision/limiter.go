@@ -34,6 +34,9 @@ type gate struct {
 
 	mu          sync.Mutex
 	pausedUntil time.Time
+	// limited counts the app's rate-limit answers since its last success, so an app that says
+	// "too many" without saying how long to wait is given exponentially longer pauses.
+	limited int
 }
 
 func newGate(t connector.Traits, o AppLimits) *gate {
@@ -72,6 +75,33 @@ func (g *gate) pause(d time.Duration) {
 	if until.After(g.pausedUntil) {
 		g.pausedUntil = until
 	}
+	g.mu.Unlock()
+}
+
+// rateLimited pauses the app after a rate-limit answer: for as long as it asked, else for
+// base·2^(n-1) (capped) after its nth such answer in a row. It returns the pause.
+func (g *gate) rateLimited(retryAfter, base, ceiling time.Duration) time.Duration {
+	g.mu.Lock()
+	g.limited++
+	n := g.limited
+	g.mu.Unlock()
+	d := retryAfter
+	if d <= 0 {
+		d = ceiling
+		if n < 40 {
+			if e := base << (n - 1); e > 0 && e < ceiling {
+				d = e
+			}
+		}
+	}
+	g.pause(d)
+	return d
+}
+
+// succeeded ends a run of rate-limit answers.
+func (g *gate) succeeded() {
+	g.mu.Lock()
+	g.limited = 0
 	g.mu.Unlock()
 }
 

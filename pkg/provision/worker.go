@@ -212,6 +212,7 @@ func (x *Executor) attempt(ctx context.Context, a *appRunner, op directory.Outbo
 	if err != nil {
 		return x.classify(ctx, a, op, st, err)
 	}
+	a.gate.succeeded()
 	if acc.ID == "" {
 		acc.ID = st.AccountID
 	}
@@ -285,7 +286,13 @@ func (x *Executor) classify(ctx context.Context, a *appRunner, op directory.Outb
 	}
 	wait := connector.RetryAfter(err)
 	if errors.Is(err, connector.ErrRateLimited) {
-		a.gate.pause(max(wait, x.cfg.BaseBackoff))
+		// The app is healthy and said "later": the op goes back to wait out the pause. It
+		// is not a failed attempt, so a long quota storm neither kills ops nor quarantines
+		// the app; the pause grows while the app keeps refusing.
+		pause := a.gate.rateLimited(wait, x.cfg.BaseBackoff, x.cfg.MaxBackoff)
+		res := release(op)
+		res.NextAttemptAt, res.Error = x.cfg.Clock().Add(pause), err.Error()
+		return res
 	}
 	switch {
 	case !connector.Retryable(err):

@@ -66,7 +66,10 @@ func (s *Store) FinishOps(ctx context.Context, owner string, results []directory
 				set := map[string]any{"state": res.State, "last_error": res.Error, "next_attempt_at": next,
 					"lease_owner": "", "lease_until": nil, "updated_at": now}
 				if res.Release {
-					set["attempts"], set["last_error"] = gorm.Expr("attempts - 1"), row.LastError
+					set["attempts"] = gorm.Expr("attempts - 1")
+					if res.Error == "" {
+						set["last_error"] = row.LastError
+					}
 				}
 				if err := db.Model(&outboxRow{}).Where("id = ?", row.ID).Updates(set).Error; err != nil {
 					return fmt.Errorf("outbox op %d: %w", row.ID, err)
