@@ -6,8 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/tenure-id/tenure/pkg/connector"
 )
 
 // Schema URNs the connector writes.
@@ -126,46 +124,6 @@ func compileMapping(m Mapping) (compiled, error) {
 // traitsFields lists the account fields the app stores, for connector.Traits.Fields.
 func (c compiled) traitsFields() []string {
 	return append([]string{"user_name", "active"}, c.fields...)
-}
-
-func accountValue(a connector.Account, f string) string {
-	switch f {
-	case "email":
-		return a.Email
-	case "given_name":
-		return a.GivenName
-	case "family_name":
-		return a.FamilyName
-	case "display_name":
-		return a.DisplayName
-	case "role":
-		return a.Role
-	}
-	name, _ := strings.CutPrefix(f, "attributes.")
-	return a.Attributes[name]
-}
-
-func setAccountValue(a *connector.Account, f, v string) {
-	switch f {
-	case "email":
-		a.Email = v
-	case "given_name":
-		a.GivenName = v
-	case "family_name":
-		a.FamilyName = v
-	case "display_name":
-		a.DisplayName = v
-	case "role":
-		a.Role = v
-	default:
-		if v == "" {
-			return
-		}
-		if a.Attributes == nil {
-			a.Attributes = map[string]string{}
-		}
-		a.Attributes[strings.TrimPrefix(f, "attributes.")] = v
-	}
 }
 
 // container returns the map holding p's attribute, creating it when create is set.

@@ -166,7 +166,7 @@ func (c *Connector) create(ctx context.Context, a connector.Account) (connector.
 		return connector.Account{}, invalid("userName %q is longer than the app's %d characters", a.UserName, c.p.MaxUserNameLen)
 	}
 	for _, f := range c.p.Required {
-		if accountValue(a, f) == "" {
+		if a.Field(f) == "" {
 			return connector.Account{}, invalid("%s is required by %s", f, c.p.Name)
 		}
 	}
@@ -227,7 +227,7 @@ func (c *Connector) userBody(a connector.Account, base resource, fields []string
 	}
 	for _, f := range c.m.fields {
 		if want(f) {
-			set(r, c.m.paths[f], accountValue(a, f))
+			set(r, c.m.paths[f], a.Field(f))
 		}
 	}
 	schemas := []any{UserSchema}
@@ -271,7 +271,7 @@ func (c *Connector) toAccount(r resource) connector.Account {
 		a.Active = !strings.EqualFold(v, "false")
 	}
 	for _, f := range c.m.fields {
-		setAccountValue(&a, f, get(r, c.m.paths[f]))
+		a.SetField(f, get(r, c.m.paths[f]))
 	}
 	return a
 }
@@ -362,7 +362,7 @@ func (c *Connector) update(ctx context.Context, id string, a connector.Account, 
 			if !ok {
 				continue // not held by this app
 			}
-			v := accountValue(a, f)
+			v := a.Field(f)
 			switch {
 			case multiValued[p.attr] && p.typ == "" && p.urn == "":
 				// "roles.value" with no filter would set the sub-attribute of every element

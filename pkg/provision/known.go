@@ -21,7 +21,7 @@ import (
 func Record(app, personID string, a connector.Account, seen time.Time) identity.Account {
 	attrs := make(map[string]string, 5+len(a.Attributes))
 	for _, f := range []string{"given_name", "family_name", "display_name", "role", "external_id"} {
-		if v := fieldOf(&a, f); v != "" {
+		if v := a.Field(f); v != "" {
 			attrs[f] = v
 		}
 	}
@@ -75,7 +75,7 @@ func RecordResult(prev *identity.Account, op connector.Op, result connector.Acco
 	switch op.Kind {
 	case connector.OpUpdate:
 		for _, f := range op.Fields {
-			v := fieldOf(&result, f)
+			v := result.Field(f)
 			switch f {
 			case "user_name":
 				r.Username = v
@@ -134,60 +134,6 @@ func managedFields(t connector.Traits) []string {
 		}
 	}
 	return out
-}
-
-func fieldOf(a *connector.Account, field string) string {
-	switch field {
-	case "user_name":
-		return a.UserName
-	case "email":
-		return a.Email
-	case "given_name":
-		return a.GivenName
-	case "family_name":
-		return a.FamilyName
-	case "display_name":
-		return a.DisplayName
-	case "role":
-		return a.Role
-	case "external_id":
-		return a.ExternalID
-	}
-	if k, ok := strings.CutPrefix(field, "attributes."); ok {
-		return a.Attributes[k]
-	}
-	return ""
-}
-
-func setField(a *connector.Account, field, v string) {
-	switch field {
-	case "user_name":
-		a.UserName = v
-	case "email":
-		a.Email = v
-	case "given_name":
-		a.GivenName = v
-	case "family_name":
-		a.FamilyName = v
-	case "display_name":
-		a.DisplayName = v
-	case "role":
-		a.Role = v
-	case "external_id":
-		a.ExternalID = v
-	default:
-		if k, ok := strings.CutPrefix(field, "attributes."); ok {
-			a.Attributes = maps.Clone(a.Attributes)
-			if a.Attributes == nil {
-				a.Attributes = map[string]string{}
-			}
-			if v == "" {
-				delete(a.Attributes, k)
-			} else {
-				a.Attributes[k] = v
-			}
-		}
-	}
 }
 
 // sameValue compares a field as the app would: user names and emails are case-insensitive

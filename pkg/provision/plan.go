@@ -240,7 +240,7 @@ func (pc *planCtx) update(p *Person, d *Desired, m *match, known *identity.Accou
 		changed = append(changed, "external_id")
 	}
 	for _, f := range pc.fields {
-		want, have := fieldOf(&d.Account, f), fieldOf(acc, f)
+		want, have := d.Account.Field(f), acc.Field(f)
 		if f == "external_id" || sameValue(f, want, have) {
 			continue
 		}
@@ -252,7 +252,7 @@ func (pc *planCtx) update(p *Person, d *Desired, m *match, known *identity.Accou
 			}
 			drifted = append(drifted, f)
 		}
-		setField(&next, f, want)
+		next.SetField(f, want)
 		changed = append(changed, f)
 	}
 	if len(changed) == 0 {

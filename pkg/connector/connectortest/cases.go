@@ -3,7 +3,6 @@ package connectortest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -155,7 +154,7 @@ func testUpdate(t *testing.T, h *harness) {
 func checkFields(t *testing.T, when string, got, want connector.Account, fields []string) {
 	t.Helper()
 	for _, f := range fields {
-		g, w := field(got, f), field(want, f)
+		g, w := got.Field(f), want.Field(f)
 		if f == "email" || f == "user_name" {
 			g, w = strings.ToLower(g), strings.ToLower(w)
 		}
@@ -163,29 +162,6 @@ func checkFields(t *testing.T, when string, got, want connector.Account, fields 
 			t.Errorf("%s: %s = %q, want %q", when, f, g, w)
 		}
 	}
-}
-
-func field(a connector.Account, f string) string {
-	switch f {
-	case "user_name":
-		return a.UserName
-	case "email":
-		return a.Email
-	case "given_name":
-		return a.GivenName
-	case "family_name":
-		return a.FamilyName
-	case "display_name":
-		return a.DisplayName
-	case "role":
-		return a.Role
-	case "active":
-		return fmt.Sprint(a.Active)
-	}
-	if name, ok := strings.CutPrefix(f, "attributes."); ok {
-		return a.Attributes[name]
-	}
-	return ""
 }
 
 func containsField(fields []string, f string) bool {
