@@ -11,13 +11,13 @@
 package googlefake
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tenure-id/tenure/connectors/internal/fakehttp"
 )
 
 // Options configure a fake.
@@ -64,8 +64,7 @@ type Fake struct {
 
 	window   time.Time
 	inWindow int
-	faults   []fault
-	latency  time.Duration
+	faults   fakehttp.Faults[fault]
 	requests map[string]int // "METHOD route" → count
 }
 
@@ -183,9 +182,8 @@ func (f *Fake) guard(route string, h func(http.ResponseWriter, *http.Request)) h
 	return func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.requests[route]++
-		lat := f.latency
 		f.mu.Unlock()
-		if lat > 0 && !hold(r, lat) {
+		if !f.faults.Hold(r) {
 			return // the client gave up: nothing happens
 		}
 		switch f.authorize(r) {
@@ -265,25 +263,3 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 }
 
 func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// hold keeps r waiting for d, answering nothing. It reads the body first: until a request's
-// body is read to its end net/http does not watch the connection, so a client giving up would
-// go unnoticed and its write would still take effect afterwards. It reports false when the
-// client gave up: the request must then change nothing.
-func hold(r *http.Request, d time.Duration) bool {
-	if r.Body != nil && r.Body != http.NoBody {
-		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			return false
-		}
-		r.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-r.Context().Done():
-		return false
-	case <-t.C:
-		return r.Context().Err() == nil
-	}
-}

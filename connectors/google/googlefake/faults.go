@@ -24,11 +24,7 @@ func (f *Fake) ServerError(n int) { f.push(faultServerError, n) }
 
 // Stall delays every API request by d until Reset; a request whose client gives up meanwhile
 // takes no effect.
-func (f *Fake) Stall(d time.Duration) {
-	f.mu.Lock()
-	f.latency = d
-	f.mu.Unlock()
-}
+func (f *Fake) Stall(d time.Duration) { f.faults.Stall(d) }
 
 // SetQuota changes the per-minute quota (-1: none), as a quota increase granted in the Cloud
 // console does.
@@ -39,30 +35,16 @@ func (f *Fake) SetQuota(perMinute int) {
 }
 
 // Reset clears injected faults and the stall.
-func (f *Fake) Reset() {
-	f.mu.Lock()
-	f.latency, f.faults = 0, nil
-	f.mu.Unlock()
-}
+func (f *Fake) Reset() { f.faults.Reset() }
 
-func (f *Fake) push(k fault, n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.faults = append(f.faults, k)
-	}
-}
+func (f *Fake) push(k fault, n int) { f.faults.Push(k, n) }
 
 // injected answers with the next injected fault, if any.
 func (f *Fake) injected(w http.ResponseWriter) bool {
-	f.mu.Lock()
-	if len(f.faults) == 0 {
-		f.mu.Unlock()
+	k, ok := f.faults.Next()
+	if !ok {
 		return false
 	}
-	k := f.faults[0]
-	f.faults = f.faults[1:]
-	f.mu.Unlock()
 	switch k {
 	case faultRateLimit:
 		f.writeRateLimited(w)

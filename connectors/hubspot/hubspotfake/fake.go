@@ -12,16 +12,16 @@
 package hubspotfake
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tenure-id/tenure/connectors/internal/fakehttp"
 )
 
 // Options configure a fake.
@@ -61,8 +61,7 @@ type Fake struct {
 	window   time.Time
 	inWindow int
 	daily    int
-	faults   []int
-	stall    time.Duration
+	faults   fakehttp.Faults[int] // HTTP statuses to answer next
 }
 
 // User is a HubSpot user as the fake stores it.
@@ -147,10 +146,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (f *Fake) guard(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		stall := f.stall
-		f.mu.Unlock()
-		if stall > 0 && !hold(r, stall) {
+		if !f.faults.Hold(r) {
 			return // the client gave up: nothing happens
 		}
 		if r.Header.Get("Authorization") != "Bearer "+f.opts.Token || f.opts.Token == "" {
@@ -219,25 +215,3 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func lower(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
-
-// hold keeps r waiting for d, answering nothing. It reads the body first: until a request's
-// body is read to its end net/http does not watch the connection, so a client giving up would
-// go unnoticed and its write would still take effect afterwards. It reports false when the
-// client gave up: the request must then change nothing.
-func hold(r *http.Request, d time.Duration) bool {
-	if r.Body != nil && r.Body != http.NoBody {
-		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			return false
-		}
-		r.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-r.Context().Done():
-		return false
-	case <-t.C:
-		return r.Context().Err() == nil
-	}
-}

@@ -331,36 +331,18 @@ func (f *Fake) RateLimit(n int) time.Duration {
 func (f *Fake) ServerError(n int) { f.push(http.StatusBadGateway, n) }
 
 // Stall delays every request by d until Reset; an abandoned request takes no effect.
-func (f *Fake) Stall(d time.Duration) {
-	f.mu.Lock()
-	f.stall = d
-	f.mu.Unlock()
-}
+func (f *Fake) Stall(d time.Duration) { f.faults.Stall(d) }
 
 // Reset clears injected faults and the stall.
-func (f *Fake) Reset() {
-	f.mu.Lock()
-	f.stall, f.faults = 0, nil
-	f.mu.Unlock()
-}
+func (f *Fake) Reset() { f.faults.Reset() }
 
-func (f *Fake) push(status, n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.faults = append(f.faults, status)
-	}
-}
+func (f *Fake) push(status, n int) { f.faults.Push(status, n) }
 
 func (f *Fake) fault(w http.ResponseWriter) bool {
-	f.mu.Lock()
-	if len(f.faults) == 0 {
-		f.mu.Unlock()
+	status, ok := f.faults.Next()
+	if !ok {
 		return false
 	}
-	status := f.faults[0]
-	f.faults = f.faults[1:]
-	f.mu.Unlock()
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("X-HubSpot-RateLimit-Interval-Milliseconds", "10000")
 		w.Header().Set("X-HubSpot-RateLimit-Max", strconv.Itoa(f.opts.Burst))

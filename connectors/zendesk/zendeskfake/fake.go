@@ -10,16 +10,16 @@
 package zendeskfake
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tenure-id/tenure/connectors/internal/fakehttp"
 )
 
 // Options configure a fake.
@@ -56,8 +56,7 @@ type Fake struct {
 
 	window   time.Time
 	inWindow int
-	faults   []int // HTTP statuses to answer next
-	stall    time.Duration
+	faults   fakehttp.Faults[int] // HTTP statuses to answer next
 	requests int
 }
 
@@ -163,9 +162,8 @@ func (f *Fake) guard(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.requests++
-		stall := f.stall
 		f.mu.Unlock()
-		if stall > 0 && !hold(r, stall) {
+		if !f.faults.Hold(r) {
 			return // the client gave up: nothing happens
 		}
 		if !f.authenticated(r) {
@@ -258,26 +256,4 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
-}
-
-// hold keeps r waiting for d, answering nothing. It reads the body first: until a request's
-// body is read to its end net/http does not watch the connection, so a client giving up would
-// go unnoticed and its write would still take effect afterwards. It reports false when the
-// client gave up: the request must then change nothing.
-func hold(r *http.Request, d time.Duration) bool {
-	if r.Body != nil && r.Body != http.NoBody {
-		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil {
-			return false
-		}
-		r.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-r.Context().Done():
-		return false
-	case <-t.C:
-		return r.Context().Err() == nil
-	}
 }

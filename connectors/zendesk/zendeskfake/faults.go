@@ -24,36 +24,18 @@ func (f *Fake) ServerError(n int) { f.push(http.StatusServiceUnavailable, n) }
 
 // Stall delays every request by d until Reset; a request whose client gives up meanwhile takes
 // no effect.
-func (f *Fake) Stall(d time.Duration) {
-	f.mu.Lock()
-	f.stall = d
-	f.mu.Unlock()
-}
+func (f *Fake) Stall(d time.Duration) { f.faults.Stall(d) }
 
 // Reset clears injected faults and the stall.
-func (f *Fake) Reset() {
-	f.mu.Lock()
-	f.stall, f.faults = 0, nil
-	f.mu.Unlock()
-}
+func (f *Fake) Reset() { f.faults.Reset() }
 
-func (f *Fake) push(status, n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.faults = append(f.faults, status)
-	}
-}
+func (f *Fake) push(status, n int) { f.faults.Push(status, n) }
 
 func (f *Fake) fault(w http.ResponseWriter) bool {
-	f.mu.Lock()
-	if len(f.faults) == 0 {
-		f.mu.Unlock()
+	status, ok := f.faults.Next()
+	if !ok {
 		return false
 	}
-	status := f.faults[0]
-	f.faults = f.faults[1:]
-	f.mu.Unlock()
 	if status == http.StatusTooManyRequests {
 		w.Header().Set("X-Rate-Limit", strconv.Itoa(f.opts.RatePerMinute))
 		w.Header().Set("X-Rate-Limit-Remaining", "0")
