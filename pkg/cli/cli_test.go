@@ -20,7 +20,7 @@ type result struct {
 }
 
 // run executes the CLI in-process with a controlled environment.
-func run(t *testing.T, env map[string]string, args ...string) result {
+func run(t testing.TB, env map[string]string, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), args, &out, &errb, func(k string) string { return env[k] })

@@ -28,14 +28,14 @@ import (
 // sandboxCompany is the sample company in a fresh database with a fake of every app it uses,
 // driven through the real CLI.
 type sandboxCompany struct {
-	t    *testing.T
+	t    testing.TB
 	sb   *sandbox.Sandbox
 	vars map[string]string
 	db   string
 	set  *policy.Set
 }
 
-func newSandboxCompany(t *testing.T) *sandboxCompany {
+func newSandboxCompany(t testing.TB) *sandboxCompany {
 	t.Helper()
 	set, err := policy.LoadDir("../../policies")
 	if err != nil {
@@ -110,7 +110,7 @@ func (c *sandboxCompany) desired() map[string][]string {
 
 // enabled reads, from the fake itself rather than through the connector, the emails of the
 // enabled accounts an app holds.
-func enabled(t *testing.T, fake any) []string {
+func enabled(t testing.TB, fake any) []string {
 	t.Helper()
 	var out []string
 	add := func(email string, on bool) {
