@@ -144,15 +144,7 @@ func New(cfg Config) (*Connector, error) {
 	for name, email := range cfg.Groups {
 		c.groups[name] = strings.ToLower(email)
 	}
-	if cfg.Rate > 0 {
-		c.traits.Rate = cfg.Rate
-	}
-	if cfg.Burst > 0 {
-		c.traits.Burst = cfg.Burst
-	}
-	if cfg.Concurrency > 0 {
-		c.traits.Concurrency = cfg.Concurrency
-	}
+	c.traits = c.traits.WithLimits(cfg.Rate, cfg.Burst, cfg.Concurrency)
 	tokenURL := cfg.TokenURL
 	if tokenURL == "" {
 		tokenURL = sa.TokenURI

@@ -133,15 +133,7 @@ var Profiles = map[string]func() Profile{"generic": Generic, "zapier": Zapier}
 // WithLimits overrides the documented rate, burst and concurrency with the positive ones given
 // (a configured app's rate/burst/concurrency).
 func (p Profile) WithLimits(rate float64, burst, concurrency int) Profile {
-	if rate > 0 {
-		p.Traits.Rate = rate
-	}
-	if burst > 0 {
-		p.Traits.Burst = burst
-	}
-	if concurrency > 0 {
-		p.Traits.Concurrency = concurrency
-	}
+	p.Traits = p.Traits.WithLimits(rate, burst, concurrency)
 	return p
 }
 

@@ -107,15 +107,7 @@ func New(cfg Config) (*Connector, error) {
 	if c.http == nil {
 		c.http = &http.Client{Timeout: time.Minute}
 	}
-	if cfg.Rate > 0 {
-		c.traits.Rate = cfg.Rate
-	}
-	if cfg.Burst > 0 {
-		c.traits.Burst = cfg.Burst
-	}
-	if cfg.Concurrency > 0 {
-		c.traits.Concurrency = cfg.Concurrency
-	}
+	c.traits = c.traits.WithLimits(cfg.Rate, cfg.Burst, cfg.Concurrency)
 	return c, nil
 }
 

@@ -165,3 +165,17 @@ func (e *Error) Error() string {
 
 // Unwrap lets errors.Is match the sentinel.
 func (e *Error) Unwrap() error { return e.Kind }
+
+// WithLimits overrides the documented limits with configured ones; zero keeps the default.
+func (t Traits) WithLimits(rate float64, burst, concurrency int) Traits {
+	if rate > 0 {
+		t.Rate = rate
+	}
+	if burst > 0 {
+		t.Burst = burst
+	}
+	if concurrency > 0 {
+		t.Concurrency = concurrency
+	}
+	return t
+}

@@ -23,3 +23,13 @@ func TestAccountFieldsRoundTrip(t *testing.T) {
 		t.Error("an unknown field has a value")
 	}
 }
+
+func TestTraitsWithLimits(t *testing.T) {
+	def := Traits{Rate: 10, Burst: 20, Concurrency: 4}
+	if got := def.WithLimits(0, 0, 0); got.Rate != 10 || got.Burst != 20 || got.Concurrency != 4 {
+		t.Errorf("zero overrides changed the defaults: %+v", got)
+	}
+	if got := def.WithLimits(1.5, 3, 2); got.Rate != 1.5 || got.Burst != 3 || got.Concurrency != 2 {
+		t.Errorf("overrides not applied: %+v", got)
+	}
+}
