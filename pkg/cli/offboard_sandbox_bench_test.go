@@ -13,25 +13,8 @@ import (
 	"github.com/tenure-id/tenure/pkg/identity"
 	"github.com/tenure-id/tenure/pkg/lifecycle"
 	"github.com/tenure-id/tenure/pkg/provision"
+	"github.com/tenure-id/tenure/pkg/provision/provisiontest"
 )
-
-// leaverWatch reports each person whose account an app disabled or deleted.
-type leaverWatch struct {
-	connector.Connector
-	app  string
-	gone chan<- [2]string // app, person ID
-}
-
-func (w leaverWatch) Apply(ctx context.Context, op connector.Op) (connector.Account, error) {
-	acc, err := w.Connector.Apply(ctx, op)
-	if err == nil && (op.Kind == connector.OpDisable || op.Kind == connector.OpDelete) {
-		w.gone <- [2]string{w.app, op.PersonID}
-	}
-	return acc, err
-}
-
-// Traits passes the wrapped connector's traits on, so the workers keep each app's limits.
-func (w leaverWatch) Traits() connector.Traits { return connector.TraitsOf(w.Connector) }
 
 // BenchmarkOffboardSandboxApps measures the sample company's leavers against the sandbox
 // fakes over HTTP (GitHub, Slack, Google Workspace, HubSpot, Zendesk, Zapier and the SCIM apps,
@@ -56,7 +39,7 @@ func BenchmarkOffboardSandboxApps(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	gone := make(chan [2]string, 1024)
+	gone := make(chan provisiontest.Gone, 1024)
 	conns := map[string]connector.Connector{}
 	getenv := c.sb.Getenv(nil)
 	for name, a := range c.sb.Apps() {
@@ -64,7 +47,11 @@ func BenchmarkOffboardSandboxApps(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		conns[name] = leaverWatch{Connector: conn, app: name, gone: gone}
+		app, ok := conn.(provisiontest.App)
+		if !ok {
+			b.Fatalf("%s: the connector cannot find one account", name)
+		}
+		conns[name] = provisiontest.Watch{App: app, Name: name, Gone: gone}
 	}
 	planner := &provision.Planner{Store: s, Policy: c.set, Connectors: conns, Apps: c.sb.Configs(), Clock: time.Now}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -91,34 +78,20 @@ func BenchmarkOffboardSandboxApps(b *testing.B) {
 		}
 		p := people[i]
 		i++
-		left := map[string]bool{}
-		for _, app := range holds[strings.ToLower(p.WorkEmail)] {
-			left[app] = true
-		}
-		apps += len(left)
+		held := holds[strings.ToLower(p.WorkEmail)]
+		apps += len(held)
 		start := time.Now()
 		ev := identity.Event{Type: identity.Terminate, EmployeeID: p.EmployeeID, EffectiveAt: start.UTC(), Source: "bench", Payload: []byte(`{}`)}
 		if _, err := eng.Submit(ctx, []identity.Event{ev}, lifecycle.SubmitOptions{}); err != nil {
 			b.Fatal(err)
 		}
-		timeout := time.After(2 * time.Minute)
-		for len(left) > 0 {
-			select {
-			case g := <-gone:
-				if g[1] == p.ID {
-					delete(left, g[0])
-				}
-			case <-timeout:
-				b.Fatalf("%s still has access in %v two minutes after the termination", p.EmployeeID, left)
-			}
+		if err := provisiontest.WaitGone(gone, p.ID, held, 2*time.Minute); err != nil {
+			b.Fatal(err)
 		}
 		took = append(took, time.Since(start))
 	}
 	slices.Sort(took)
-	pct := func(q float64) float64 {
-		return float64(took[min(len(took)-1, int(q*float64(len(took))))].Microseconds()) / 1000
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(provisiontest.Millis(took, 0.50), "p50-ms")
+	b.ReportMetric(provisiontest.Millis(took, 0.99), "p99-ms")
 	b.ReportMetric(float64(apps)/float64(len(took)), "apps/leaver")
 }

@@ -3,6 +3,7 @@ package provision_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ import (
 	"github.com/tenure-id/tenure/pkg/lifecycle"
 	"github.com/tenure-id/tenure/pkg/policy"
 	"github.com/tenure-id/tenure/pkg/provision"
+	"github.com/tenure-id/tenure/pkg/provision/provisiontest"
 )
 
 // offboardApps are the six apps an engineer holds under the sample policy, with the latency
@@ -31,22 +33,6 @@ var offboardApps = map[string]struct {
 	"zendesk":          {connector.Traits{CanDisable: true, MembershipKinds: []string{"group"}, Concurrency: 4}, 15 * time.Millisecond},
 	"aws":              {connector.Traits{CanDisable: true, MembershipKinds: []string{"role"}, Concurrency: 4}, 18 * time.Millisecond},
 	"expenses":         {connector.Traits{CanDisable: true, MembershipKinds: []string{"role"}, Concurrency: 4}, 20 * time.Millisecond},
-}
-
-// offboardWatch is an in-process app that reports each person whose account it disabled or
-// deleted.
-type offboardWatch struct {
-	*memconn.App
-	name string
-	gone chan<- [2]string // app, person ID
-}
-
-func (w offboardWatch) Apply(ctx context.Context, op connector.Op) (connector.Account, error) {
-	acc, err := w.App.Apply(ctx, op)
-	if err == nil && (op.Kind == connector.OpDisable || op.Kind == connector.OpDelete) {
-		w.gone <- [2]string{w.name, op.PersonID}
-	}
-	return acc, err
 }
 
 // seedOrg creates the org units the policy names, parents first.
@@ -104,12 +90,12 @@ func BenchmarkOffboard(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	gone := make(chan [2]string, 1024)
+	gone := make(chan provisiontest.Gone, 1024)
 	conns := map[string]connector.Connector{}
 	apps := map[string]*memconn.App{}
 	for name, a := range offboardApps {
 		apps[name] = memconn.New(a.traits)
-		conns[name] = offboardWatch{App: apps[name], name: name, gone: gone}
+		conns[name] = provisiontest.Watch{App: apps[name], Name: name, Gone: gone}
 	}
 	planner := &provision.Planner{Store: s, Policy: set, Connectors: conns, Apps: map[string]config.AppConfig{}, Clock: time.Now}
 	plan, err := planner.Plan(ctx)
@@ -152,28 +138,13 @@ func BenchmarkOffboard(b *testing.B) {
 		if _, err := eng.Submit(ctx, []identity.Event{ev}, lifecycle.SubmitOptions{}); err != nil {
 			b.Fatal(err)
 		}
-		left := map[string]bool{}
-		for name := range offboardApps {
-			left[name] = true
-		}
-		timeout := time.After(time.Minute)
-		for len(left) > 0 {
-			select {
-			case g := <-gone:
-				if g[1] == p.ID {
-					delete(left, g[0])
-				}
-			case <-timeout:
-				b.Fatalf("%s still has access in %v a minute after the termination", p.EmployeeID, left)
-			}
+		if err := provisiontest.WaitGone(gone, p.ID, slices.Collect(maps.Keys(offboardApps)), time.Minute); err != nil {
+			b.Fatal(err)
 		}
 		took = append(took, time.Since(start))
 	}
 	slices.Sort(took)
-	pct := func(q float64) float64 {
-		return float64(took[min(len(took)-1, int(q*float64(len(took))))].Microseconds()) / 1000
-	}
-	b.ReportMetric(pct(0.50), "p50-ms")
-	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(provisiontest.Millis(took, 0.50), "p50-ms")
+	b.ReportMetric(provisiontest.Millis(took, 0.99), "p99-ms")
 	b.ReportMetric(float64(len(took)), "leavers")
 }
