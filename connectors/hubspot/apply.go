@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tenure-id/tenure/connectors/internal/jsonapi"
 	"github.com/tenure-id/tenure/pkg/connector"
 )
 
@@ -108,12 +109,12 @@ func (c *Connector) write(ctx context.Context, a connector.Account) (userWrite, 
 		if err != nil {
 			return w, err
 		}
-		id, ok := roles[slug(a.Role)]
+		id, ok := roles[jsonapi.Slug(a.Role)]
 		if !ok {
 			if roles, _, err = c.refresh(ctx); err != nil {
 				return w, err
 			}
-			if id, ok = roles[slug(a.Role)]; !ok {
+			if id, ok = roles[jsonapi.Slug(a.Role)]; !ok {
 				return w, &connector.Error{Kind: connector.ErrInvalid, Detail: fmt.Sprintf("role %q: HubSpot has no permission set of that name", a.Role)}
 			}
 		}
@@ -233,13 +234,13 @@ func (c *Connector) teamID(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if id, ok := teams[slug(name)]; ok {
+	if id, ok := teams[jsonapi.Slug(name)]; ok {
 		return id, nil
 	}
 	if _, teams, err = c.refresh(ctx); err != nil {
 		return "", err
 	}
-	if id, ok := teams[slug(name)]; ok {
+	if id, ok := teams[jsonapi.Slug(name)]; ok {
 		return id, nil
 	}
 	return "", &connector.Error{Kind: connector.ErrNotFound, Detail: fmt.Sprintf("HubSpot has no team named like %q", name)}
@@ -281,10 +282,10 @@ func (c *Connector) refresh(ctx context.Context) (map[string]string, map[string]
 	}
 	roles, teams := map[string]string{}, map[string]string{}
 	for _, r := range rs.Results {
-		roles[slug(r.Name)] = r.ID
+		roles[jsonapi.Slug(r.Name)] = r.ID
 	}
 	for _, t := range ts.Results {
-		teams[slug(t.Name)] = t.ID
+		teams[jsonapi.Slug(t.Name)] = t.ID
 	}
 	c.mu.Lock()
 	c.roles, c.teams = roles, teams

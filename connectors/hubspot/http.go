@@ -1,63 +1,20 @@
 package hubspot
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tenure-id/tenure/connectors/internal/jsonapi"
 	"github.com/tenure-id/tenure/pkg/connector"
 )
 
 // do sends one request to path (with its query) and decodes the answer into out.
 func (c *Connector) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("hubspot: encoding %s: %w", method, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return fmt.Errorf("hubspot: %s: %w", method, err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) { // the URL may carry an email: keep the path only
-			p, _, _ := strings.Cut(ue.URL, "?")
-			err = &url.Error{Op: ue.Op, URL: p, Err: ue.Err}
-		}
-		return fmt.Errorf("hubspot: %s: %w", method, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return fmt.Errorf("hubspot: reading the answer to %s: %w", method, err)
-	}
-	if resp.StatusCode >= 300 {
-		return responseError(resp, b)
-	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return &connector.Error{Kind: connector.ErrUnavailable, Status: resp.StatusCode, Detail: "unreadable answer to " + method}
-		}
-	}
-	return nil
+	return jsonapi.Do(ctx, c.http, "hubspot", c.base, method, path, "Bearer "+c.token, in, out, responseError)
 }
 
 // responseError reads HubSpot's error body ({"status":"error","message","correlationId",

@@ -139,21 +139,3 @@ func FromOptions(baseURL, token string, opts map[string]string) (Config, error) 
 
 // Traits implements connector.Describer.
 func (c *Connector) Traits() connector.Traits { return c.traits }
-
-// slug is how role and team names compare: "Sales Hub Viewer" → "sales-hub-viewer".
-func slug(name string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(name) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			b.WriteRune(r)
-			dash = false
-		} else {
-			dash = true
-		}
-	}
-	return b.String()
-}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/tenure-id/tenure/connectors/internal/jsonapi"
 	"github.com/tenure-id/tenure/pkg/connector"
 )
 
@@ -26,7 +27,7 @@ func (c *Connector) groupID(ctx context.Context, entitlement string) (int64, err
 		return 0, &connector.Error{Kind: connector.ErrInvalid, Detail: fmt.Sprintf("entitlement %q is not group:NAME", entitlement)}
 	}
 	c.mu.Lock()
-	id, ok := c.groups[slug(name)]
+	id, ok := c.groups[jsonapi.Slug(name)]
 	c.mu.Unlock()
 	if ok {
 		return id, nil
@@ -36,7 +37,7 @@ func (c *Connector) groupID(ctx context.Context, entitlement string) (int64, err
 		return 0, err
 	}
 	for s, gid := range groups {
-		if s == slug(name) {
+		if s == jsonapi.Slug(name) {
 			return gid, nil
 		}
 	}
@@ -48,7 +49,7 @@ func (c *Connector) readGroups(ctx context.Context) (map[string]int64, error) {
 	out := map[string]int64{}
 	err := c.pages(ctx, "/api/v2/groups", func(raw pageBody) error {
 		for _, g := range raw.Groups {
-			out[slug(g.Name)] = g.ID
+			out[jsonapi.Slug(g.Name)] = g.ID
 		}
 		return nil
 	})

@@ -1,74 +1,23 @@
 package zendesk
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tenure-id/tenure/connectors/internal/jsonapi"
 	"github.com/tenure-id/tenure/pkg/connector"
 )
 
 // do sends one request to path (with its query) and decodes the answer into out.
 func (c *Connector) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("zendesk: encoding %s: %w", method, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return fmt.Errorf("zendesk: %s: %w", method, err)
-	}
-	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.email+"/token:"+c.token)))
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("zendesk: %s %s: %w", method, pathOnly(path), stripURL(err))
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return fmt.Errorf("zendesk: reading %s %s: %w", method, pathOnly(path), err)
-	}
-	if resp.StatusCode >= 300 {
-		return responseError(resp, b)
-	}
-	if out != nil && len(b) > 0 {
-		if err := json.Unmarshal(b, out); err != nil {
-			return &connector.Error{Kind: connector.ErrUnavailable, Status: resp.StatusCode, Detail: "unreadable answer to " + method + " " + pathOnly(path)}
-		}
-	}
-	return nil
-}
-
-func pathOnly(p string) string {
-	p, _, _ = strings.Cut(p, "?")
-	return p
-}
-
-// stripURL keeps search values (emails, external ids) out of transport errors.
-func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return &url.Error{Op: ue.Op, URL: pathOnly(ue.URL), Err: ue.Err}
-	}
-	return err
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(c.email+"/token:"+c.token))
+	return jsonapi.Do(ctx, c.http, "zendesk", c.base, method, path, auth, in, out, responseError)
 }
 
 // zError is Zendesk's error body; "error" is a code string on most endpoints and an object
