@@ -19,6 +19,10 @@ type LDAP struct {
 	// Precedence says, per person attribute, whose value wins: "hr" and source names, highest
 	// first. Attributes not listed take values from sources in the order they are configured.
 	Precedence map[string][]string `yaml:"precedence"`
+	// FullSyncGCPercent is Go's garbage-collection target while a full sync runs (see
+	// ldapsync.DefaultFullSyncGCPercent); 0 means that default, a negative value leaves the
+	// runtime's setting alone. GOGC in the environment always wins.
+	FullSyncGCPercent int `yaml:"full_sync_gc_percent"`
 }
 
 // CorrelationRule matches a mapped silo attribute against a person field.

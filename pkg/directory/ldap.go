@@ -58,7 +58,6 @@ type LDAPEntry struct {
 	// Candidates are the people a conflict could belong to; LinkNote says why it is one.
 	Candidates []string   `json:"candidates,omitempty"`
 	LinkNote   string     `json:"link_note,omitempty"`
-	SeenAt     time.Time  `json:"seen_at"`
 	RemovedAt  *time.Time `json:"removed_at,omitempty"`
 	Version    int64      `json:"version"`
 	CreatedAt  time.Time  `json:"created_at"`

@@ -78,26 +78,63 @@ func tlsConfig(src config.LDAPSource) (*tls.Config, error) {
 }
 
 // pagedSearch runs a subtree search one page at a time and hands each page to fn, so a
-// directory of any size is read in bounded memory. It abandons the paged search when fn fails.
+// directory of any size is read in bounded memory. The next page is requested while fn works
+// on the current one, so the server and the decoding of its answer are not idle while the
+// caller maps and stores; at most two pages are held at once. It abandons the paged search
+// when fn fails.
 func pagedSearch(conn *ldap.Conn, base, filter string, attrs []string, pageSize int, fn func([]*ldap.Entry) error) error {
+	pages := make(chan []*ldap.Entry)
+	stop := make(chan struct{})
+	fetched := make(chan error, 1)
+	go func() {
+		defer close(pages)
+		fetched <- fetchPages(conn, base, filter, attrs, pageSize, pages, stop)
+	}()
+	for page := range pages {
+		if err := fn(page); err != nil {
+			close(stop)
+			for range pages {
+				// The fetcher may be handing over a page it read before it saw stop.
+			}
+			<-fetched
+			return err
+		}
+	}
+	return <-fetched
+}
+
+// fetchPages sends pages until the last one, or until stop, when it tells the server to
+// abandon the search.
+func fetchPages(conn *ldap.Conn, base, filter string, attrs []string, pageSize int, pages chan<- []*ldap.Entry, stop <-chan struct{}) error {
 	paging := ldap.NewControlPaging(uint32(pageSize))
 	req := ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
 		filter, attrs, []ldap.Control{paging})
+	abandon := func() {
+		paging.PagingSize = 0
+		_, _ = conn.Search(req)
+	}
 	for {
 		res, err := conn.Search(req)
 		if err != nil {
 			return fmt.Errorf("search %s under %s: %w", filter, base, err)
 		}
-		if err := fn(res.Entries); err != nil {
-			paging.PagingSize = 0
-			_, _ = conn.Search(req)
-			return err
+		select {
+		case pages <- res.Entries:
+		case <-stop:
+			abandon()
+			return nil
 		}
 		ctrl, _ := ldap.FindControl(res.Controls, ldap.ControlTypePaging).(*ldap.ControlPaging)
 		if ctrl == nil || len(ctrl.Cookie) == 0 {
 			return nil
 		}
 		paging.SetCookie(ctrl.Cookie)
+		select {
+		case <-stop:
+			abandon()
+			return nil
+		default:
+		}
 	}
 }
 

@@ -162,6 +162,13 @@ func (s *Syncer) SyncSource(ctx context.Context, src config.LDAPSource, full boo
 }
 
 func (s *Syncer) run(ctx context.Context, src config.LDAPSource, state *directory.LDAPSyncState, res *Result) error {
+	if res.Full {
+		percent := s.Config.FullSyncGCPercent
+		if percent == 0 {
+			percent = DefaultFullSyncGCPercent
+		}
+		defer raiseGC(percent)()
+	}
 	m := newMapping(src)
 	conn, err := dial(ctx, src, s.Getenv)
 	if err != nil {

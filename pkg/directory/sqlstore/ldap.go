@@ -134,7 +134,7 @@ func (s *Store) PutLDAPEntries(ctx context.Context, entries []directory.LDAPEntr
 			if !exists {
 				e.ID, e.Version, e.CreatedAt, e.UpdatedAt = newID(), 1, now, now
 				inserts = append(inserts, toLDAPEntryRow(e).values())
-				rec, err := auditRecord("ldap_entry.create", ldapTarget(e), nil, e)
+				rec, err := auditRecord("ldap_entry.create", ldapTarget(e), nil, ldapAudit(e))
 				if err != nil {
 					return err
 				}
@@ -154,7 +154,7 @@ func (s *Store) PutLDAPEntries(ctx context.Context, entries []directory.LDAPEntr
 			if res.RowsAffected != 1 {
 				return fmt.Errorf("update %s: %w", ldapTarget(e), identity.ErrStale)
 			}
-			rec, err := auditRecord("ldap_entry.update", ldapTarget(e), before, e)
+			rec, err := auditRecord("ldap_entry.update", ldapTarget(e), ldapAudit(before), ldapAudit(e))
 			if err != nil {
 				return err
 			}
@@ -352,7 +352,7 @@ func (s *Store) changeLDAPEntry(ctx context.Context, source, key string, fn func
 			return fmt.Errorf("%s: %w", ldapTarget(e), identity.ErrStale)
 		}
 		out = e
-		return tx.audit(ctx, *action, ldapTarget(e), before, e)
+		return tx.audit(ctx, *action, ldapTarget(e), ldapAudit(before), ldapAudit(e))
 	})
 	return out, err
 }

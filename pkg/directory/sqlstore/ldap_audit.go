@@ -6,10 +6,42 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tenure-id/tenure/pkg/audit"
+	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/identity"
 )
+
+// ldapEntryAudit is what the audit log keeps of a silo entry: what the silo says and how it
+// is linked, without the store's bookkeeping (version and timestamps), which the record's
+// own sequence and time already carry. A full sync writes one record per new or changed
+// entry, so after a large import these are most of the log.
+type ldapEntryAudit struct {
+	ID             string            `json:"id"`
+	DN             string            `json:"dn"`
+	Username       string            `json:"username,omitempty"`
+	Email          string            `json:"email,omitempty"`
+	EmployeeNumber string            `json:"employee_number,omitempty"`
+	DisplayName    string            `json:"display_name,omitempty"`
+	Attributes     map[string]string `json:"attributes,omitempty"`
+	Status         string            `json:"status"`
+	Stamp          string            `json:"stamp,omitempty"`
+	PersonID       string            `json:"person_id,omitempty"`
+	Link           string            `json:"link"`
+	LinkRule       string            `json:"link_rule,omitempty"`
+	Candidates     []string          `json:"candidates,omitempty"`
+	LinkNote       string            `json:"link_note,omitempty"`
+	RemovedAt      *time.Time        `json:"removed_at,omitempty"`
+}
+
+// ldapAudit is e as the audit log shows it; the source and key are in the record's target.
+func ldapAudit(e directory.LDAPEntry) *ldapEntryAudit {
+	return &ldapEntryAudit{ID: e.ID, DN: e.DN, Username: e.Username, Email: e.Email, EmployeeNumber: e.EmployeeNumber,
+		DisplayName: e.DisplayName, Attributes: e.Attributes, Status: string(e.Status), Stamp: e.Stamp,
+		PersonID: e.PersonID, Link: string(e.Link), LinkRule: e.LinkRule, Candidates: e.Candidates,
+		LinkNote: e.LinkNote, RemovedAt: e.RemovedAt}
+}
 
 // auditRecord builds an unlinked record; appendAuditBatch links and stores it.
 func auditRecord(action, target string, before, after any) (identity.AuditRecord, error) {

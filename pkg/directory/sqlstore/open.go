@@ -4,11 +4,14 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -123,6 +126,9 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 				return nil, fmt.Errorf("open %s: %w", url, err)
 			}
 		}
+		if err := createSQLite(ctx, opts.SQLite.Name, dsn); err != nil {
+			return nil, fmt.Errorf("open %s: %w", url, err)
+		}
 		dialector = sqlite.New(sqlite.Config{DriverName: opts.SQLite.Name, DSN: opts.SQLite.DSN(dsn)})
 	case Postgres:
 		dialector = postgres.Open(dsn)
@@ -151,6 +157,32 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", redact(url), err)
 	}
 	return s, nil
+}
+
+// sqlitePageSize is the page size of new SQLite files. SQLite's default, 4 KiB, makes every
+// page of a bulk write (an LDAP full sync, a roster import) two system calls into the WAL
+// and two more when it is checkpointed; with 16 KiB pages a full sync of 30,000 entries
+// took about 15 % less time (docs/BENCHMARKS.md). Small transactions write a few more bytes.
+const sqlitePageSize = 16384
+
+// createSQLite creates a missing database file with sqlitePageSize pages. The size has to be
+// set before the first table exists and before WAL mode is on, which the drivers' DSN
+// pragmas cannot order, so the file is made here; an existing file keeps its size.
+func createSQLite(ctx context.Context, driver, path string) error {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	db, err := sql.Open(driver, "file:"+path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	for _, pragma := range []string{"PRAGMA page_size = " + strconv.Itoa(sqlitePageSize), "PRAGMA journal_mode = WAL"} {
+		if _, err := db.ExecContext(ctx, pragma); err != nil {
+			return fmt.Errorf("create database: %s: %w", pragma, err)
+		}
+	}
+	return db.Close()
 }
 
 // redact hides a password in a URL so errors and logs never show it.

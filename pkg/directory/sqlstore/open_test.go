@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -104,4 +105,53 @@ func containsDDL(stmts []string) bool {
 		}
 	}
 	return false
+}
+
+// A new SQLite file gets the larger page size and WAL; a file made before keeps its own
+// size, since SQLite cannot change it under WAL without rewriting the file.
+func TestNewSQLiteFileHasLargePagesAndExistingKeepsItsOwn(t *testing.T) {
+	ctx := context.Background()
+	pragmas := func(t *testing.T, s *Store) (pageSize int, journal string) {
+		t.Helper()
+		if err := s.db.WithContext(ctx).Raw("PRAGMA page_size").Scan(&pageSize).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := s.db.WithContext(ctx).Raw("PRAGMA journal_mode").Scan(&journal).Error; err != nil {
+			t.Fatal(err)
+		}
+		return pageSize, journal
+	}
+	dir := t.TempDir()
+	fresh := filepath.Join(dir, "fresh.db")
+	s, err := Open(ctx, "sqlite://"+fresh, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if size, journal := pragmas(t, s); size != sqlitePageSize || journal != "wal" {
+		t.Errorf("new file: page_size %d, journal_mode %s; want %d, wal", size, journal, sqlitePageSize)
+	}
+	s.Close()
+
+	old := filepath.Join(dir, "old.db")
+	db, err := sql.Open(ModerncSQLite.Name, "file:"+old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"PRAGMA page_size = 4096", "PRAGMA journal_mode = WAL", "CREATE TABLE kept (x)"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	db.Close()
+	s, err = Open(ctx, "sqlite://"+old, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if size, _ := pragmas(t, s); size != 4096 {
+		t.Errorf("existing file: page_size %d, want its own 4096", size)
+	}
 }
