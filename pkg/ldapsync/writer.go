@@ -2,7 +2,8 @@ package ldapsync
 
 import (
 	"context"
-	"maps"
+	"encoding/binary"
+	"hash/maphash"
 
 	"github.com/tenure-id/tenure/pkg/directory"
 )
@@ -11,8 +12,11 @@ import (
 // store holds, so an entry is sent only when it differs, and an entry sent twice in one run
 // (streamed, then corrected by the final pass) is written twice only if it changed again.
 type batchWriter struct {
-	store   directory.LDAPFederation
-	written map[string]directory.LDAPEntry
+	store directory.LDAPFederation
+	// written holds a sum of each entry as the store has it: a full sync of a large silo
+	// would otherwise keep a second copy of every entry for the whole run.
+	written map[string]entrySum
+	seeds   [2]maphash.Seed
 	pending []directory.LDAPEntry
 	batches chan []directory.LDAPEntry
 	done    chan error
@@ -22,8 +26,12 @@ type batchWriter struct {
 }
 
 func newBatchWriter(ctx context.Context, store directory.LDAPFederation, existing map[string]directory.LDAPEntry) *batchWriter {
-	w := &batchWriter{store: store, written: maps.Clone(existing),
+	w := &batchWriter{store: store, written: make(map[string]entrySum, len(existing)),
 		batches: make(chan []directory.LDAPEntry, 2), done: make(chan error, 1)}
+	w.seeds[0], w.seeds[1] = newSeeds()
+	for k, e := range existing {
+		w.written[k] = w.sum(&e)
+	}
 	go func() {
 		for b := range w.batches {
 			if err := store.PutLDAPEntries(ctx, b); err != nil {
@@ -39,12 +47,67 @@ func newBatchWriter(ctx context.Context, store directory.LDAPFederation, existin
 	return w
 }
 
+// entrySum stands for the fields a sync controls (those sameEntry compares): two 64-bit
+// hashes under independent random seeds, so entries that differ share a sum with a
+// probability of about 2⁻¹²⁸.
+type entrySum [2]uint64
+
+func newSeeds() (maphash.Seed, maphash.Seed) { return maphash.MakeSeed(), maphash.MakeSeed() }
+
+func (w *batchWriter) sum(e *directory.LDAPEntry) entrySum {
+	var out entrySum
+	for i, seed := range w.seeds {
+		var h maphash.Hash
+		h.SetSeed(seed)
+		for _, v := range [...]string{e.DN, e.Username, e.Email, e.EmployeeNumber, e.DisplayName, string(e.Status),
+			e.Stamp, e.PersonID, string(e.Link), e.LinkRule, e.LinkNote} {
+			writeString(&h, v)
+		}
+		writeUint(&h, uint64(len(e.Candidates)))
+		for _, c := range e.Candidates {
+			writeString(&h, c)
+		}
+		// Map order is random, so each pair is hashed on its own and the hashes added up.
+		var attrs uint64
+		for k, v := range e.Attributes {
+			var p maphash.Hash
+			p.SetSeed(seed)
+			writeString(&p, k)
+			writeString(&p, v)
+			attrs += p.Sum64()
+		}
+		writeUint(&h, uint64(len(e.Attributes)))
+		writeUint(&h, attrs)
+		removed := byte(0)
+		if e.RemovedAt != nil {
+			removed = 1
+		}
+		h.WriteByte(removed)
+		out[i] = h.Sum64()
+	}
+	return out
+}
+
+// writeString writes v with its length first, so no two lists of strings hash alike by
+// moving bytes from one string to the next.
+func writeString(h *maphash.Hash, v string) {
+	writeUint(h, uint64(len(v)))
+	h.WriteString(v)
+}
+
+func writeUint(h *maphash.Hash, v uint64) {
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], v)
+	h.Write(b[:])
+}
+
 // add queues e if it differs from what the store has, sending a full batch.
 func (w *batchWriter) add(e directory.LDAPEntry) error {
-	if prev, ok := w.written[e.Key]; ok && sameEntry(prev, e) {
+	sum := w.sum(&e)
+	if prev, ok := w.written[e.Key]; ok && prev == sum {
 		return nil
 	}
-	w.written[e.Key] = e
+	w.written[e.Key] = sum
 	w.pending = append(w.pending, e)
 	if len(w.pending) >= writeBatch {
 		return w.flush()

@@ -1,0 +1,63 @@
+package ldapsync
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tenure-id/tenure/pkg/directory"
+)
+
+// The writer's sums must agree with sameEntry: every field a sync controls changes the sum,
+// store bookkeeping does not, and attribute order never matters.
+func TestEntrySumAgreesWithSameEntry(t *testing.T) {
+	w := &batchWriter{}
+	w.seeds[0], w.seeds[1] = newSeeds()
+	removed := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	base := func() directory.LDAPEntry {
+		return directory.LDAPEntry{ID: "id-1", Source: "hooli", Key: "k1", DN: "uid=ab,dc=x", Username: "ab", Email: "c@x",
+			EmployeeNumber: "E1", DisplayName: "A B", Attributes: map[string]string{"first_name": "A", "last_name": "B"},
+			Status: directory.LDAPEntryActive, Stamp: "s1", PersonID: "p1", Link: directory.LinkAuto, LinkRule: "email",
+			Candidates: []string{"p1", "p2"}, LinkNote: "note", Version: 3}
+	}
+	cases := []struct {
+		name   string
+		change func(*directory.LDAPEntry)
+	}{
+		{"nothing", func(*directory.LDAPEntry) {}},
+		{"bookkeeping only", func(e *directory.LDAPEntry) { e.ID, e.Version, e.UpdatedAt = "id-2", 4, removed }},
+		{"attributes rebuilt in another order", func(e *directory.LDAPEntry) {
+			e.Attributes = map[string]string{"last_name": "B", "first_name": "A"}
+		}},
+		{"dn", func(e *directory.LDAPEntry) { e.DN = "uid=ab,dc=y" }},
+		{"username", func(e *directory.LDAPEntry) { e.Username = "abc" }},
+		{"a byte moved between fields", func(e *directory.LDAPEntry) { e.Username, e.Email = "a", "bc@x" }},
+		{"email", func(e *directory.LDAPEntry) { e.Email = "d@x" }},
+		{"employee number", func(e *directory.LDAPEntry) { e.EmployeeNumber = "E2" }},
+		{"display name", func(e *directory.LDAPEntry) { e.DisplayName = "A C" }},
+		{"attribute value", func(e *directory.LDAPEntry) { e.Attributes["last_name"] = "C" }},
+		{"attribute added", func(e *directory.LDAPEntry) { e.Attributes["title"] = "CEO" }},
+		{"attribute key and value swapped", func(e *directory.LDAPEntry) {
+			e.Attributes = map[string]string{"A": "first_name", "last_name": "B"}
+		}},
+		{"no attributes", func(e *directory.LDAPEntry) { e.Attributes = nil }},
+		{"status", func(e *directory.LDAPEntry) { e.Status = directory.LDAPEntryDisabled }},
+		{"stamp", func(e *directory.LDAPEntry) { e.Stamp = "s2" }},
+		{"person", func(e *directory.LDAPEntry) { e.PersonID = "p2" }},
+		{"link", func(e *directory.LDAPEntry) { e.Link = directory.LinkConflict }},
+		{"link rule", func(e *directory.LDAPEntry) { e.LinkRule = "employee_number" }},
+		{"candidates order", func(e *directory.LDAPEntry) { e.Candidates = []string{"p2", "p1"} }},
+		{"candidate dropped", func(e *directory.LDAPEntry) { e.Candidates = e.Candidates[:1] }},
+		{"link note", func(e *directory.LDAPEntry) { e.LinkNote = "other" }},
+		{"removed", func(e *directory.LDAPEntry) { e.RemovedAt = &removed }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			a, b := base(), base()
+			tc.change(&b)
+			same, sums := sameEntry(a, b), w.sum(&a) == w.sum(&b)
+			if same != sums {
+				t.Fatalf("sameEntry says %v, equal sums say %v", same, sums)
+			}
+		})
+	}
+}
