@@ -205,6 +205,8 @@ func (s *Syncer) run(ctx context.Context, src config.LDAPSource, state *director
 	defer w.abort()
 	claims := claimedPeople(existing)
 	seen := make(map[string]bool, len(existing))
+	// held are entries a full sync did not stream because their person was already claimed.
+	var held []string
 	highWater := state.HighWater
 	err = pagedSearch(conn, src.BaseDN, filter, m.userAttributes(), src.PageSizeOrDefault(), func(page []*ldap.Entry) error {
 		mapped := make([]directory.LDAPEntry, 0, len(page))
@@ -246,6 +248,7 @@ func (s *Syncer) run(ctx context.Context, src config.LDAPSource, state *director
 			// person are never stored, not even for a moment.
 			if e.PersonID != "" {
 				if k, ok := claims[e.PersonID]; ok && k != e.Key {
+					held = append(held, e.Key)
 					continue
 				}
 				claims[e.PersonID] = e.Key
@@ -263,16 +266,24 @@ func (s *Syncer) run(ctx context.Context, src config.LDAPSource, state *director
 	if err != nil {
 		return fmt.Errorf("ldap source %s: %w", src.Name, err)
 	}
+	// The final pass stores what changed after streaming: for a full sync, the held
+	// entries, those gone from the silo and those the shared-person check turned into
+	// conflicts (every other entry was streamed as it now stands); for an incremental one,
+	// every entry it looked at, since nothing was streamed.
+	var final []string
 	if res.Full {
-		s.markRemoved(src, existing, seen, working)
+		final = append(held, s.markRemoved(src, existing, seen, working)...)
 	} else if err := s.loadClaimants(ctx, src.Name, existing, working); err != nil {
 		return err
+	} else {
+		final = slices.Collect(maps.Keys(working))
 	}
-	flagSharedPeople(working)
+	final = append(final, flagSharedPeople(working)...)
 	if err := w.flush(); err != nil {
 		return err
 	}
-	for _, k := range slices.Sorted(maps.Keys(working)) {
+	slices.Sort(final)
+	for _, k := range slices.Compact(final) {
 		if err := w.add(*working[k]); err != nil {
 			return err
 		}
@@ -348,7 +359,7 @@ func claimedPeople(existing map[string]directory.LDAPEntry) map[string]string {
 
 // markRemoved marks entries a full sync did not find. Only a complete enumeration gets here,
 // so a failed or partial read never marks anything removed.
-func (s *Syncer) markRemoved(src config.LDAPSource, existing map[string]directory.LDAPEntry, seen map[string]bool, working map[string]*directory.LDAPEntry) {
+func (s *Syncer) markRemoved(src config.LDAPSource, existing map[string]directory.LDAPEntry, seen map[string]bool, working map[string]*directory.LDAPEntry) (changed []string) {
 	now := s.now()
 	for k, prev := range existing {
 		if seen[k] || prev.Status == directory.LDAPEntryRemoved {
@@ -360,7 +371,9 @@ func (s *Syncer) markRemoved(src config.LDAPSource, existing map[string]director
 			e.Link, e.PersonID, e.LinkRule, e.Candidates, e.LinkNote = directory.LinkUnmatched, "", "", nil, ""
 		}
 		working[k] = &e
+		changed = append(changed, k)
 	}
+	return changed
 }
 
 // count compares the source before and after the run.
