@@ -166,19 +166,49 @@ func (m mapping) entry(e *ldap.Entry) (directory.LDAPEntry, error) {
 	if off {
 		out.Status = directory.LDAPEntryDisabled
 	}
+	fields := []*string{&out.Key, &out.DN, &out.Username, &out.Email, &out.EmployeeNumber, &out.DisplayName, &out.Stamp}
+	var names []string
+	var values []string
 	for name, attr := range m.attrs {
 		switch name {
 		case mapKey, mapStamp, mapUsername, mapEmail, mapEmployeeNumber, mapDisplayName, mapDisabled, mapMember, mapGroupName:
 			continue
 		}
 		if v := strings.TrimSpace(e.GetEqualFoldAttributeValue(attr)); v != "" {
-			if out.Attributes == nil {
-				out.Attributes = map[string]string{}
-			}
-			out.Attributes[name] = v
+			names, values = append(names, name), append(values, v)
+		}
+	}
+	for i := range values {
+		fields = append(fields, &values[i])
+	}
+	pack(fields)
+	if len(names) > 0 {
+		out.Attributes = make(map[string]string, len(names))
+		for i, name := range names {
+			out.Attributes[name] = values[i]
 		}
 	}
 	return out, nil
+}
+
+// pack copies the strings into one allocation and points each at its part. A full sync holds
+// every entry of the silo until it ends; as one block per entry instead of one object per
+// value (as decoded), they take less memory and far less of the garbage collector's time,
+// which traces every live object on each cycle.
+func pack(fields []*string) {
+	n := 0
+	for _, f := range fields {
+		n += len(*f)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, f := range fields {
+		b.WriteString(*f)
+	}
+	all, off := b.String(), 0
+	for _, f := range fields {
+		*f, off = all[off:off+len(*f)], off+len(*f)
+	}
 }
 
 // value returns a mapped attribute of an entry by its Tenure name, for correlation.

@@ -59,9 +59,9 @@ var _ directory.LDAPFederation = (*Store)(nil)
 
 func toLDAPEntryRow(e directory.LDAPEntry) ldapEntryRow {
 	return ldapEntryRow{ID: e.ID, Source: e.Source, Key: e.Key, DN: e.DN, Username: e.Username, Email: e.Email,
-		EmployeeNumber: e.EmployeeNumber, DisplayName: e.DisplayName, Attributes: toJSON(e.Attributes),
+		EmployeeNumber: e.EmployeeNumber, DisplayName: e.DisplayName, Attributes: stringMapColumn(e.Attributes),
 		Status: string(e.Status), Stamp: e.Stamp, PersonID: e.PersonID, Link: string(e.Link), LinkRule: e.LinkRule,
-		Candidates: toJSON(e.Candidates), LinkNote: e.LinkNote, RemovedAt: utcPtr(e.RemovedAt), Version: e.Version,
+		Candidates: stringsColumn(e.Candidates), LinkNote: e.LinkNote, RemovedAt: utcPtr(e.RemovedAt), Version: e.Version,
 		CreatedAt: utc(e.CreatedAt), UpdatedAt: utc(e.UpdatedAt)}
 }
 

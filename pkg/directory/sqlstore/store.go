@@ -121,6 +121,9 @@ func marshalAudit(v any) (json.RawMessage, error) {
 	if v == nil {
 		return nil, nil
 	}
+	if a, ok := v.(interface{ appendJSON([]byte) []byte }); ok {
+		return a.appendJSON(nil), nil
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
