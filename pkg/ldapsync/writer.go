@@ -108,6 +108,9 @@ func (w *batchWriter) add(e directory.LDAPEntry) error {
 		return nil
 	}
 	w.written[e.Key] = sum
+	if w.pending == nil {
+		w.pending = make([]directory.LDAPEntry, 0, writeBatch)
+	}
 	w.pending = append(w.pending, e)
 	if len(w.pending) >= writeBatch {
 		return w.flush()
