@@ -47,6 +47,8 @@ type LDAPEntry struct {
 	Email          string            `json:"email,omitempty"`
 	EmployeeNumber string            `json:"employee_number,omitempty"`
 	DisplayName    string            `json:"display_name,omitempty"`
+	FirstName      string            `json:"first_name,omitempty"`
+	LastName       string            `json:"last_name,omitempty"`
 	Attributes     map[string]string `json:"attributes,omitempty"`
 	Status         LDAPEntryStatus   `json:"status"`
 	// Stamp is the entry's change marker (entryCSN, modifyTimestamp or uSNChanged).

@@ -29,6 +29,8 @@ const (
 	mapEmail          = "email"
 	mapEmployeeNumber = "employee_number"
 	mapDisplayName    = "display_name"
+	mapFirstName      = "first_name"
+	mapLastName       = "last_name"
 	mapDisabled       = "disabled"
 	mapMember         = "member"
 	mapGroupName      = "group_name"
@@ -40,13 +42,13 @@ const uacAccountDisable = 0x2
 var flavourDefaults = map[string]map[string]string{
 	OpenLDAP: {
 		mapKey: "entryUUID", mapStamp: "entryCSN", mapUsername: "uid", mapEmail: "mail",
-		mapEmployeeNumber: "employeeNumber", mapDisplayName: "cn", "first_name": "givenName", "last_name": "sn",
+		mapEmployeeNumber: "employeeNumber", mapDisplayName: "cn", mapFirstName: "givenName", mapLastName: "sn",
 		// ppolicy's lock marks an account disabled, as OpenLDAP itself enforces it at bind.
 		mapDisabled: "pwdAccountLockedTime", mapMember: "member", mapGroupName: "cn",
 	},
 	AD: {
 		mapKey: "objectGUID", mapStamp: "uSNChanged", mapUsername: "sAMAccountName", mapEmail: "mail",
-		mapEmployeeNumber: "employeeID", mapDisplayName: "displayName", "first_name": "givenName", "last_name": "sn",
+		mapEmployeeNumber: "employeeID", mapDisplayName: "displayName", mapFirstName: "givenName", mapLastName: "sn",
 		mapDisabled: "userAccountControl", mapMember: "member", mapGroupName: "cn",
 	},
 }
@@ -160,18 +162,22 @@ func (m mapping) entry(e *ldap.Entry) (directory.LDAPEntry, error) {
 		Email:          strings.ToLower(strings.TrimSpace(e.GetEqualFoldAttributeValue(m.attrs[mapEmail]))),
 		EmployeeNumber: strings.TrimSpace(e.GetEqualFoldAttributeValue(m.attrs[mapEmployeeNumber])),
 		DisplayName:    strings.TrimSpace(e.GetEqualFoldAttributeValue(m.attrs[mapDisplayName])),
+		FirstName:      strings.TrimSpace(e.GetEqualFoldAttributeValue(m.attrs[mapFirstName])),
+		LastName:       strings.TrimSpace(e.GetEqualFoldAttributeValue(m.attrs[mapLastName])),
 		Stamp:          e.GetEqualFoldAttributeValue(m.attrs[mapStamp]),
 		Status:         directory.LDAPEntryActive,
 	}
 	if off {
 		out.Status = directory.LDAPEntryDisabled
 	}
-	fields := []*string{&out.Key, &out.DN, &out.Username, &out.Email, &out.EmployeeNumber, &out.DisplayName, &out.Stamp}
+	fields := []*string{&out.Key, &out.DN, &out.Username, &out.Email, &out.EmployeeNumber, &out.DisplayName,
+		&out.FirstName, &out.LastName, &out.Stamp}
 	var names []string
 	var values []string
 	for name, attr := range m.attrs {
 		switch name {
-		case mapKey, mapStamp, mapUsername, mapEmail, mapEmployeeNumber, mapDisplayName, mapDisabled, mapMember, mapGroupName:
+		case mapKey, mapStamp, mapUsername, mapEmail, mapEmployeeNumber, mapDisplayName, mapFirstName, mapLastName,
+			mapDisabled, mapMember, mapGroupName:
 			continue
 		}
 		if v := strings.TrimSpace(e.GetEqualFoldAttributeValue(attr)); v != "" {
@@ -222,6 +228,10 @@ func value(e directory.LDAPEntry, name string) string {
 		return e.EmployeeNumber
 	case mapDisplayName:
 		return e.DisplayName
+	case mapFirstName:
+		return e.FirstName
+	case mapLastName:
+		return e.LastName
 	}
 	return e.Attributes[name]
 }

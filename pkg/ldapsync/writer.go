@@ -59,7 +59,7 @@ func (w *batchWriter) sum(e *directory.LDAPEntry) entrySum {
 	for i, seed := range w.seeds {
 		var h maphash.Hash
 		h.SetSeed(seed)
-		for _, v := range [...]string{e.DN, e.Username, e.Email, e.EmployeeNumber, e.DisplayName, string(e.Status),
+		for _, v := range [...]string{e.DN, e.Username, e.Email, e.EmployeeNumber, e.DisplayName, e.FirstName, e.LastName, string(e.Status),
 			e.Stamp, e.PersonID, string(e.Link), e.LinkRule, e.LinkNote} {
 			writeString(&h, v)
 		}

@@ -15,7 +15,7 @@ func TestEntrySumAgreesWithSameEntry(t *testing.T) {
 	removed := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	base := func() directory.LDAPEntry {
 		return directory.LDAPEntry{ID: "id-1", Source: "hooli", Key: "k1", DN: "uid=ab,dc=x", Username: "ab", Email: "c@x",
-			EmployeeNumber: "E1", DisplayName: "A B", Attributes: map[string]string{"first_name": "A", "last_name": "B"},
+			EmployeeNumber: "E1", DisplayName: "A B", FirstName: "A", LastName: "B", Attributes: map[string]string{"title": "CEO", "office": "Palo Alto"},
 			Status: directory.LDAPEntryActive, Stamp: "s1", PersonID: "p1", Link: directory.LinkAuto, LinkRule: "email",
 			Candidates: []string{"p1", "p2"}, LinkNote: "note", Version: 3}
 	}
@@ -26,7 +26,7 @@ func TestEntrySumAgreesWithSameEntry(t *testing.T) {
 		{"nothing", func(*directory.LDAPEntry) {}},
 		{"bookkeeping only", func(e *directory.LDAPEntry) { e.ID, e.Version, e.UpdatedAt = "id-2", 4, removed }},
 		{"attributes rebuilt in another order", func(e *directory.LDAPEntry) {
-			e.Attributes = map[string]string{"last_name": "B", "first_name": "A"}
+			e.Attributes = map[string]string{"office": "Palo Alto", "title": "CEO"}
 		}},
 		{"dn", func(e *directory.LDAPEntry) { e.DN = "uid=ab,dc=y" }},
 		{"username", func(e *directory.LDAPEntry) { e.Username = "abc" }},
@@ -34,10 +34,12 @@ func TestEntrySumAgreesWithSameEntry(t *testing.T) {
 		{"email", func(e *directory.LDAPEntry) { e.Email = "d@x" }},
 		{"employee number", func(e *directory.LDAPEntry) { e.EmployeeNumber = "E2" }},
 		{"display name", func(e *directory.LDAPEntry) { e.DisplayName = "A C" }},
-		{"attribute value", func(e *directory.LDAPEntry) { e.Attributes["last_name"] = "C" }},
-		{"attribute added", func(e *directory.LDAPEntry) { e.Attributes["title"] = "CEO" }},
+		{"first name", func(e *directory.LDAPEntry) { e.FirstName = "Ann" }},
+		{"last name", func(e *directory.LDAPEntry) { e.LastName = "Bee" }},
+		{"attribute value", func(e *directory.LDAPEntry) { e.Attributes["title"] = "CTO" }},
+		{"attribute added", func(e *directory.LDAPEntry) { e.Attributes["department"] = "Exec" }},
 		{"attribute key and value swapped", func(e *directory.LDAPEntry) {
-			e.Attributes = map[string]string{"A": "first_name", "last_name": "B"}
+			e.Attributes = map[string]string{"CEO": "title", "office": "Palo Alto"}
 		}},
 		{"no attributes", func(e *directory.LDAPEntry) { e.Attributes = nil }},
 		{"status", func(e *directory.LDAPEntry) { e.Status = directory.LDAPEntryDisabled }},

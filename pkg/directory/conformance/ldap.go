@@ -53,6 +53,7 @@ func testLDAPEntryPutGetList(t *testing.T, s directory.Store) {
 	p := mustCreatePerson(t, ctx, s, newPerson("E001"))
 	linked := ldapEntry("hooli", "u1", func(e *directory.LDAPEntry) {
 		e.Email, e.EmployeeNumber, e.DisplayName = "gavin@hooli.test", "E001", "Gavin Belson"
+		e.FirstName, e.LastName = "Gavin", "Belson"
 		e.Attributes = map[string]string{"title": "CEO"}
 		e.Stamp = "20261128000000.000001Z#000000#000#000000"
 		e.PersonID, e.Link, e.LinkRule = p.ID, directory.LinkAuto, "employee_number"
@@ -68,7 +69,8 @@ func testLDAPEntryPutGetList(t *testing.T, s directory.Store) {
 	got := mustGetLDAPEntry(t, ctx, s, "hooli", "u1")
 	if got.ID == "" || got.Version != 1 || got.CreatedAt.IsZero() || got.PersonID != p.ID || got.Link != directory.LinkAuto ||
 		got.LinkRule != "employee_number" || got.Email != "gavin@hooli.test" || got.Attributes["title"] != "CEO" ||
-		got.Stamp != linked.Stamp || got.DN != linked.DN || got.DisplayName != "Gavin Belson" {
+		got.Stamp != linked.Stamp || got.DN != linked.DN || got.DisplayName != "Gavin Belson" ||
+		got.FirstName != "Gavin" || got.LastName != "Belson" {
 		t.Errorf("GetLDAPEntry(hooli/u1) = %+v, want the entry as put with ID and Version 1", got)
 	}
 	got2 := mustGetLDAPEntry(t, ctx, s, "hooli", "u2")

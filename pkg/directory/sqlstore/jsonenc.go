@@ -141,6 +141,8 @@ func (a *ldapEntryAudit) appendJSON(b []byte) []byte {
 	optional("email", a.Email)
 	optional("employee_number", a.EmployeeNumber)
 	optional("display_name", a.DisplayName)
+	optional("first_name", a.FirstName)
+	optional("last_name", a.LastName)
 	if len(a.Attributes) > 0 {
 		field("attributes", false)
 		b = appendJSONStringMap(b, a.Attributes)

@@ -37,7 +37,7 @@ func TestJSONEncoderMatchesEncodingJSON(t *testing.T) {
 	views := []*ldapEntryAudit{
 		{},
 		{ID: "id", DN: "uid=a,dc=x", Status: "active", Link: "unmatched"},
-		{ID: "id", DN: "uid=<a>,dc=x", Username: "a", Email: "a@x", EmployeeNumber: "E1", DisplayName: "A \"B\"",
+		{ID: "id", DN: "uid=<a>,dc=x", Username: "a", Email: "a@x", EmployeeNumber: "E1", DisplayName: "A \"B\"", FirstName: "A", LastName: "<B>",
 			Attributes: map[string]string{"last_name": "B", "first_name": "A"}, Status: "removed", Stamp: "s#1",
 			PersonID: "p", Link: "conflict", LinkRule: "email", Candidates: []string{"p", "q"}, LinkNote: "two\nmatch",
 			RemovedAt: &removed},

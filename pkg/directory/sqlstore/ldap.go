@@ -25,6 +25,8 @@ type ldapEntryRow struct {
 	Email          string `gorm:"size:320"`
 	EmployeeNumber string `gorm:"size:64"`
 	DisplayName    string `gorm:"size:300"`
+	FirstName      string `gorm:"size:200"`
+	LastName       string `gorm:"size:200"`
 	Attributes     string `gorm:"type:text"` // JSON object
 	Status         string `gorm:"size:16;not null"`
 	Stamp          string `gorm:"size:100"`
@@ -59,8 +61,9 @@ var _ directory.LDAPFederation = (*Store)(nil)
 
 func toLDAPEntryRow(e directory.LDAPEntry) ldapEntryRow {
 	return ldapEntryRow{ID: e.ID, Source: e.Source, Key: e.Key, DN: e.DN, Username: e.Username, Email: e.Email,
-		EmployeeNumber: e.EmployeeNumber, DisplayName: e.DisplayName, Attributes: stringMapColumn(e.Attributes),
-		Status: string(e.Status), Stamp: e.Stamp, PersonID: e.PersonID, Link: string(e.Link), LinkRule: e.LinkRule,
+		EmployeeNumber: e.EmployeeNumber, DisplayName: e.DisplayName, FirstName: e.FirstName, LastName: e.LastName,
+		Attributes: stringMapColumn(e.Attributes),
+		Status:     string(e.Status), Stamp: e.Stamp, PersonID: e.PersonID, Link: string(e.Link), LinkRule: e.LinkRule,
 		Candidates: stringsColumn(e.Candidates), LinkNote: e.LinkNote, RemovedAt: utcPtr(e.RemovedAt), Version: e.Version,
 		CreatedAt: utc(e.CreatedAt), UpdatedAt: utc(e.UpdatedAt)}
 }
@@ -74,18 +77,43 @@ func (r ldapEntryRow) entry() (directory.LDAPEntry, error) {
 	if err != nil {
 		return directory.LDAPEntry{}, fmt.Errorf("ldap entry %s/%s: candidates: %w", r.Source, r.Key, err)
 	}
-	return directory.LDAPEntry{ID: r.ID, Source: r.Source, Key: r.Key, DN: r.DN, Username: r.Username, Email: r.Email,
-		EmployeeNumber: r.EmployeeNumber, DisplayName: r.DisplayName, Attributes: attrs,
-		Status: directory.LDAPEntryStatus(r.Status), Stamp: r.Stamp, PersonID: r.PersonID, Link: directory.LinkState(r.Link),
-		LinkRule: r.LinkRule, Candidates: cands, LinkNote: r.LinkNote, RemovedAt: utcPtr(r.RemovedAt), Version: r.Version,
-		CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}, nil
+	e := directory.LDAPEntry{ID: r.ID, Source: r.Source, Key: r.Key, DN: r.DN, Username: r.Username, Email: r.Email,
+		EmployeeNumber: r.EmployeeNumber, DisplayName: r.DisplayName, FirstName: r.FirstName, LastName: r.LastName,
+		Attributes: attrs, Status: directory.LDAPEntryStatus(r.Status), Stamp: r.Stamp, PersonID: r.PersonID,
+		Link: directory.LinkState(r.Link), LinkRule: r.LinkRule, Candidates: cands, LinkNote: r.LinkNote,
+		RemovedAt: utcPtr(r.RemovedAt), Version: r.Version, CreatedAt: utc(r.CreatedAt), UpdatedAt: utc(r.UpdatedAt)}
+	liftNames(&e)
+	return e, nil
+}
+
+// liftNames moves first and last names out of the attributes of entries stored before they
+// had columns of their own, so such an entry reads as a sync writes it now and the next
+// sync finds nothing to change.
+func liftNames(e *directory.LDAPEntry) {
+	if len(e.Attributes) == 0 {
+		return
+	}
+	lift := func(name string, field *string) {
+		if v, ok := e.Attributes[name]; ok {
+			if *field == "" {
+				*field = v
+			}
+			delete(e.Attributes, name)
+		}
+	}
+	lift("first_name", &e.FirstName)
+	lift("last_name", &e.LastName)
+	if len(e.Attributes) == 0 {
+		e.Attributes = nil
+	}
 }
 
 // sameLDAPEntry compares what a sync controls, so unchanged entries cost no write and no
 // audit record.
 func sameLDAPEntry(a, b directory.LDAPEntry) bool {
 	return a.DN == b.DN && a.Username == b.Username && a.Email == b.Email && a.EmployeeNumber == b.EmployeeNumber &&
-		a.DisplayName == b.DisplayName && equalMaps(a.Attributes, b.Attributes) && a.Status == b.Status &&
+		a.DisplayName == b.DisplayName && a.FirstName == b.FirstName && a.LastName == b.LastName &&
+		equalMaps(a.Attributes, b.Attributes) && a.Status == b.Status &&
 		a.Stamp == b.Stamp && a.PersonID == b.PersonID && a.Link == b.Link && a.LinkRule == b.LinkRule &&
 		slices.Equal(a.Candidates, b.Candidates) && a.LinkNote == b.LinkNote && equalTimes(a.RemovedAt, b.RemovedAt)
 }

@@ -24,6 +24,8 @@ type ldapEntryAudit struct {
 	Email          string            `json:"email,omitempty"`
 	EmployeeNumber string            `json:"employee_number,omitempty"`
 	DisplayName    string            `json:"display_name,omitempty"`
+	FirstName      string            `json:"first_name,omitempty"`
+	LastName       string            `json:"last_name,omitempty"`
 	Attributes     map[string]string `json:"attributes,omitempty"`
 	Status         string            `json:"status"`
 	Stamp          string            `json:"stamp,omitempty"`
@@ -38,7 +40,7 @@ type ldapEntryAudit struct {
 // ldapAudit is e as the audit log shows it; the source and key are in the record's target.
 func ldapAudit(e directory.LDAPEntry) *ldapEntryAudit {
 	return &ldapEntryAudit{ID: e.ID, DN: e.DN, Username: e.Username, Email: e.Email, EmployeeNumber: e.EmployeeNumber,
-		DisplayName: e.DisplayName, Attributes: e.Attributes, Status: string(e.Status), Stamp: e.Stamp,
+		DisplayName: e.DisplayName, FirstName: e.FirstName, LastName: e.LastName, Attributes: e.Attributes, Status: string(e.Status), Stamp: e.Stamp,
 		PersonID: e.PersonID, Link: string(e.Link), LinkRule: e.LinkRule, Candidates: e.Candidates,
 		LinkNote: e.LinkNote, RemovedAt: e.RemovedAt}
 }
@@ -159,7 +161,7 @@ func (r auditRow) values() []any {
 }
 
 var ldapEntryCols = []string{"id", "source", "entry_key", "dn", "username", "email", "employee_number", "display_name",
-	"attributes", "status", "stamp", "person_id", "link", "link_rule", "candidates", "link_note", "removed_at",
+	"first_name", "last_name", "attributes", "status", "stamp", "person_id", "link", "link_rule", "candidates", "link_note", "removed_at",
 	"version", "created_at", "updated_at"}
 
 func (r ldapEntryRow) values() []any {
@@ -167,6 +169,6 @@ func (r ldapEntryRow) values() []any {
 	if r.RemovedAt != nil {
 		removed = *r.RemovedAt
 	}
-	return []any{r.ID, r.Source, r.Key, r.DN, r.Username, r.Email, r.EmployeeNumber, r.DisplayName, r.Attributes,
+	return []any{r.ID, r.Source, r.Key, r.DN, r.Username, r.Email, r.EmployeeNumber, r.DisplayName, r.FirstName, r.LastName, r.Attributes,
 		r.Status, r.Stamp, r.PersonID, r.Link, r.LinkRule, r.Candidates, r.LinkNote, removed, r.Version, r.CreatedAt, r.UpdatedAt}
 }
