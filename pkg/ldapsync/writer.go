@@ -9,12 +9,11 @@ import (
 )
 
 // batchWriter stores changed entries in batches on its own goroutine. It remembers what the
-// store holds, so an entry is sent only when it differs, and an entry sent twice in one run
-// (streamed, then corrected by the final pass) is written twice only if it changed again.
+// store held when the run began, so an entry it already had is sent only when it differs.
 type batchWriter struct {
 	store directory.LDAPFederation
-	// written holds a sum of each entry as the store has it: a full sync of a large silo
-	// would otherwise keep a second copy of every entry for the whole run.
+	// written holds a sum of each entry the store had, as it stands now: a full sync of a
+	// large silo would otherwise keep a second copy of every entry for the whole run.
 	written map[string]entrySum
 	seeds   [2]maphash.Seed
 	pending []directory.LDAPEntry
@@ -101,13 +100,18 @@ func writeUint(h *maphash.Hash, v uint64) {
 	h.Write(b[:])
 }
 
-// add queues e if it differs from what the store has, sending a full batch.
+// add queues e if it differs from what the store has, sending a full batch. Entries the store
+// had are compared with it (and with what this run wrote over them), so an unchanged one
+// costs nothing. An entry new to the store is always sent: callers add one a second time only
+// after changing it, so a first import need not sum what it has just read.
 func (w *batchWriter) add(e directory.LDAPEntry) error {
-	sum := w.sum(&e)
-	if prev, ok := w.written[e.Key]; ok && prev == sum {
-		return nil
+	if prev, known := w.written[e.Key]; known {
+		sum := w.sum(&e)
+		if prev == sum {
+			return nil
+		}
+		w.written[e.Key] = sum
 	}
-	w.written[e.Key] = sum
 	if w.pending == nil {
 		w.pending = make([]directory.LDAPEntry, 0, writeBatch)
 	}

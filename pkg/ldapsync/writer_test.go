@@ -1,6 +1,8 @@
 package ldapsync
 
 import (
+	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -61,5 +63,48 @@ func TestEntrySumAgreesWithSameEntry(t *testing.T) {
 				t.Fatalf("sameEntry says %v, equal sums say %v", same, sums)
 			}
 		})
+	}
+}
+
+// recordingStore keeps what the writer sends; the other LDAPFederation methods are not used.
+type recordingStore struct {
+	directory.LDAPFederation
+	sent []string
+}
+
+func (s *recordingStore) PutLDAPEntries(_ context.Context, entries []directory.LDAPEntry) error {
+	for _, e := range entries {
+		s.sent = append(s.sent, e.Key+"="+e.DisplayName)
+	}
+	return nil
+}
+
+// The writer skips entries the store already has as they are, and sends everything else,
+// including an entry changed back to what the store had before this run wrote over it.
+func TestBatchWriterSendsOnlyWhatTheStoreLacks(t *testing.T) {
+	entry := func(key, name string) directory.LDAPEntry {
+		return directory.LDAPEntry{Source: "s", Key: key, DN: "uid=" + key, DisplayName: name,
+			Status: directory.LDAPEntryActive, Link: directory.LinkUnmatched}
+	}
+	st := &recordingStore{}
+	w := newBatchWriter(context.Background(), st, map[string]directory.LDAPEntry{"old": entry("old", "A"), "kept": entry("kept", "K")})
+	steps := []directory.LDAPEntry{
+		entry("kept", "K"), // as stored: skipped
+		entry("old", "B"),  // changed: sent
+		entry("new", "N"),  // new: sent
+		entry("old", "B"),  // as this run wrote it: skipped
+		entry("old", "A"),  // back to the value before the run, which the store no longer has: sent
+	}
+	for _, e := range steps {
+		if err := w.add(e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.close(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"old=B", "new=N", "old=A"}
+	if !slices.Equal(st.sent, want) {
+		t.Fatalf("sent %v, want %v", st.sent, want)
 	}
 }
