@@ -230,13 +230,15 @@ func (s *Syncer) run(ctx context.Context, src config.LDAPSource, state *director
 				return err
 			}
 		}
-		for _, e := range mapped {
+		// working points into the page's slice: one allocation per page, not per entry.
+		for i := range mapped {
+			e := &mapped[i]
 			var prev *directory.LDAPEntry
 			if p, ok := existing[e.Key]; ok {
 				prev = &p
 			}
-			link(&e, prev, corr.correlate(e))
-			working[e.Key] = &e
+			link(e, prev, corr.correlate(*e))
+			working[e.Key] = e
 			if m.laterStamp(e.Stamp, highWater) {
 				highWater = e.Stamp
 			}
@@ -253,7 +255,7 @@ func (s *Syncer) run(ctx context.Context, src config.LDAPSource, state *director
 				}
 				claims[e.PersonID] = e.Key
 			}
-			if err := w.add(e); err != nil {
+			if err := w.add(*e); err != nil {
 				return err
 			}
 		}
