@@ -2,6 +2,8 @@ package directory
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/tenure-id/tenure/pkg/identity"
@@ -135,4 +137,23 @@ func (e LDAPEntry) Validate() error {
 		return &identity.FieldError{Field: "link", Reason: "\"" + string(e.Link) + "\" is not one of auto|manual|unmatched|conflict|excluded"}
 	}
 	return nil
+}
+
+// SameSynced reports whether a and b agree on everything a sync controls: what the silo says
+// and how the entry is linked, not the store's bookkeeping (ID, version, timestamps). Unchanged
+// entries cost no write and no audit record.
+func (a LDAPEntry) SameSynced(b LDAPEntry) bool {
+	return a.DN == b.DN && a.Username == b.Username && a.Email == b.Email && a.EmployeeNumber == b.EmployeeNumber &&
+		a.DisplayName == b.DisplayName && a.FirstName == b.FirstName && a.LastName == b.LastName &&
+		(len(a.Attributes) == 0 && len(b.Attributes) == 0 || maps.Equal(a.Attributes, b.Attributes)) &&
+		a.Status == b.Status && a.Stamp == b.Stamp && a.PersonID == b.PersonID && a.Link == b.Link &&
+		a.LinkRule == b.LinkRule && slices.Equal(a.Candidates, b.Candidates) && a.LinkNote == b.LinkNote &&
+		sameTime(a.RemovedAt, b.RemovedAt)
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
 }

@@ -389,7 +389,7 @@ func count(existing map[string]directory.LDAPEntry, working map[string]*director
 		switch {
 		case !had:
 			res.Created++
-		case sameEntry(prev, e):
+		case prev.SameSynced(e):
 			res.Unchanged++
 			continue
 		default:
@@ -405,12 +405,4 @@ func count(existing map[string]directory.LDAPEntry, working map[string]*director
 			res.Removed++
 		}
 	}
-}
-
-func sameEntry(a, b directory.LDAPEntry) bool {
-	return a.DN == b.DN && a.Username == b.Username && a.Email == b.Email && a.EmployeeNumber == b.EmployeeNumber &&
-		a.DisplayName == b.DisplayName && a.FirstName == b.FirstName && a.LastName == b.LastName && (len(a.Attributes) == 0 && len(b.Attributes) == 0 || maps.Equal(a.Attributes, b.Attributes)) &&
-		a.Status == b.Status && a.Stamp == b.Stamp && a.PersonID == b.PersonID && a.Link == b.Link &&
-		a.LinkRule == b.LinkRule && slices.Equal(a.Candidates, b.Candidates) && a.LinkNote == b.LinkNote &&
-		(a.RemovedAt == nil) == (b.RemovedAt == nil)
 }

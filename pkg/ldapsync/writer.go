@@ -46,7 +46,7 @@ func newBatchWriter(ctx context.Context, store directory.LDAPFederation, existin
 	return w
 }
 
-// entrySum stands for the fields a sync controls (those sameEntry compares): two 64-bit
+// entrySum stands for the fields a sync controls (those LDAPEntry.SameSynced compares): two 64-bit
 // hashes under independent random seeds, so entries that differ share a sum with a
 // probability of about 2⁻¹²⁸.
 type entrySum [2]uint64
@@ -77,11 +77,12 @@ func (w *batchWriter) sum(e *directory.LDAPEntry) entrySum {
 		}
 		writeUint(&h, uint64(len(e.Attributes)))
 		writeUint(&h, attrs)
-		removed := byte(0)
 		if e.RemovedAt != nil {
-			removed = 1
+			h.WriteByte(1)
+			writeUint(&h, uint64(e.RemovedAt.UnixNano()))
+		} else {
+			h.WriteByte(0)
 		}
-		h.WriteByte(removed)
 		out[i] = h.Sum64()
 	}
 	return out

@@ -258,17 +258,23 @@ func (s *Store) DeleteAuthSession(ctx context.Context, id string) error {
 
 // DeletePersonAuthSessions ends every session of a person; see directory.Authn.
 func (s *Store) DeletePersonAuthSessions(ctx context.Context, personID string) (int, error) {
+	return s.deletePersonRows(ctx, personID, &authSessionRow{}, "sessions", "authn.session.end_all")
+}
+
+// deletePersonRows deletes every row of model's table that belongs to the person and, when
+// there were any, audits how many went under action.
+func (s *Store) deletePersonRows(ctx context.Context, personID string, model any, what, action string) (int, error) {
 	var n int
 	err := s.write(ctx, func(tx *Store) error {
-		res := tx.db.WithContext(ctx).Where("person_id = ?", personID).Delete(&authSessionRow{})
+		res := tx.db.WithContext(ctx).Where("person_id = ?", personID).Delete(model)
 		if res.Error != nil {
-			return fmt.Errorf("delete sessions: %w", res.Error)
+			return fmt.Errorf("delete %s: %w", what, res.Error)
 		}
 		n = int(res.RowsAffected)
 		if n == 0 {
 			return nil
 		}
-		return tx.audit(ctx, "authn.session.end_all", "person:"+personID, map[string]int{"sessions": n}, nil)
+		return tx.audit(ctx, action, "person:"+personID, map[string]int{what: n}, nil)
 	})
 	return n, err
 }

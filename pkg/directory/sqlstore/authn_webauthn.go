@@ -136,17 +136,5 @@ func (s *Store) UseWebAuthnKey(ctx context.Context, id, data string, at time.Tim
 
 // DeletePersonWebAuthnKeys removes a person's keys; see directory.Authn.
 func (s *Store) DeletePersonWebAuthnKeys(ctx context.Context, personID string) (int, error) {
-	var n int
-	err := s.write(ctx, func(tx *Store) error {
-		res := tx.db.WithContext(ctx).Where("person_id = ?", personID).Delete(&webAuthnKeyRow{})
-		if res.Error != nil {
-			return fmt.Errorf("delete webauthn keys: %w", res.Error)
-		}
-		n = int(res.RowsAffected)
-		if n == 0 {
-			return nil
-		}
-		return tx.audit(ctx, "authn.webauthn.remove_all", "person:"+personID, map[string]int{"keys": n}, nil)
-	})
-	return n, err
+	return s.deletePersonRows(ctx, personID, &webAuthnKeyRow{}, "keys", "authn.webauthn.remove_all")
 }

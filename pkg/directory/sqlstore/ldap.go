@@ -108,25 +108,6 @@ func liftNames(e *directory.LDAPEntry) {
 	}
 }
 
-// sameLDAPEntry compares what a sync controls, so unchanged entries cost no write and no
-// audit record.
-func sameLDAPEntry(a, b directory.LDAPEntry) bool {
-	return a.DN == b.DN && a.Username == b.Username && a.Email == b.Email && a.EmployeeNumber == b.EmployeeNumber &&
-		a.DisplayName == b.DisplayName && a.FirstName == b.FirstName && a.LastName == b.LastName &&
-		equalMaps(a.Attributes, b.Attributes) && a.Status == b.Status &&
-		a.Stamp == b.Stamp && a.PersonID == b.PersonID && a.Link == b.Link && a.LinkRule == b.LinkRule &&
-		slices.Equal(a.Candidates, b.Candidates) && a.LinkNote == b.LinkNote && equalTimes(a.RemovedAt, b.RemovedAt)
-}
-
-func equalMaps(a, b map[string]string) bool { return len(a) == 0 && len(b) == 0 || maps.Equal(a, b) }
-
-func equalTimes(a, b *time.Time) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return utc(*a).Equal(utc(*b))
-}
-
 func ldapTarget(e directory.LDAPEntry) string { return "ldap_entry:" + e.Source + "/" + e.Key }
 
 // inChunk bounds IN lists well under every backend's parameter limit.
@@ -169,7 +150,7 @@ func (s *Store) PutLDAPEntries(ctx context.Context, entries []directory.LDAPEntr
 				records = append(records, rec)
 				continue
 			}
-			if sameLDAPEntry(before, e) {
+			if before.SameSynced(e) {
 				continue
 			}
 			e.ID, e.Version, e.CreatedAt, e.UpdatedAt = before.ID, before.Version+1, before.CreatedAt, now
