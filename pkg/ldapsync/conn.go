@@ -78,29 +78,58 @@ func tlsConfig(src config.LDAPSource) (*tls.Config, error) {
 }
 
 // pagedSearch runs a subtree search one page at a time and hands each page to fn, so a
-// directory of any size is read in bounded memory. The next page is requested while fn works
-// on the current one, so the server and the decoding of its answer are not idle while the
-// caller maps and stores; at most two pages are held at once. It abandons the paged search
-// when fn fails.
+// directory of any size is read in bounded memory. It abandons the paged search when fn
+// fails.
 func pagedSearch(conn *ldap.Conn, base, filter string, attrs []string, pageSize int, fn func([]*ldap.Entry) error) error {
-	pages := make(chan []*ldap.Entry)
-	stop := make(chan struct{})
-	fetched := make(chan error, 1)
+	search := startPagedSearch(conn, base, filter, attrs, pageSize)
+	defer search.close()
+	return search.each(fn)
+}
+
+// pageStream is a paged search under way. The next page is requested while the caller works
+// on the current one, so the server and the decoding of its answer are not idle while the
+// caller maps and stores; at most two pages are held at once. A caller may start it before it
+// is ready to read, so that the server works while the caller prepares.
+type pageStream struct {
+	pages   chan []*ldap.Entry
+	stop    chan struct{}
+	fetched chan error
+	done    bool
+}
+
+func startPagedSearch(conn *ldap.Conn, base, filter string, attrs []string, pageSize int) *pageStream {
+	s := &pageStream{pages: make(chan []*ldap.Entry), stop: make(chan struct{}), fetched: make(chan error, 1)}
 	go func() {
-		defer close(pages)
-		fetched <- fetchPages(conn, base, filter, attrs, pageSize, pages, stop)
+		defer close(s.pages)
+		s.fetched <- fetchPages(conn, base, filter, attrs, pageSize, s.pages, s.stop)
 	}()
-	for page := range pages {
+	return s
+}
+
+// each hands every page to fn, and returns fn's error or the search's.
+func (s *pageStream) each(fn func([]*ldap.Entry) error) error {
+	for page := range s.pages {
 		if err := fn(page); err != nil {
-			close(stop)
-			for range pages {
-				// The fetcher may be handing over a page it read before it saw stop.
-			}
-			<-fetched
+			s.close()
 			return err
 		}
 	}
-	return <-fetched
+	s.done = true
+	return <-s.fetched
+}
+
+// close abandons the search if it is still under way and waits for the fetcher, so the
+// connection is free for the next request. It is safe to call more than once.
+func (s *pageStream) close() {
+	if s.done {
+		return
+	}
+	s.done = true
+	close(s.stop)
+	for range s.pages {
+		// The fetcher may be handing over a page it read before it saw stop.
+	}
+	<-s.fetched
 }
 
 // fetchPages sends pages until the last one, or until stop, when it tells the server to

@@ -13,8 +13,9 @@ import (
 	"github.com/tenure-id/tenure/pkg/testenv"
 )
 
-// pagedSearch reads the next page while the caller works on one; a caller that fails stops
-// the search on the server, and the connection stays usable for the next search.
+// pagedSearch reads the next page while the caller works on one; a caller that fails, or
+// closes a search it never read, stops the search on the server, and the connection stays
+// usable for the next search.
 func TestPagedSearchStopsWhenTheCallerFailsAndReadsEveryPageOtherwise(t *testing.T) {
 	_, file, _, _ := runtime.Caller(0)
 	const base = "dc=hooli,dc=example"
@@ -72,5 +73,23 @@ func TestPagedSearchStopsWhenTheCallerFailsAndReadsEveryPageOtherwise(t *testing
 	}
 	if len(again) != len(all) {
 		t.Fatalf("after the abandoned search: %d entries, want %d", len(again), len(all))
+	}
+
+	// A search started early and closed unread (its caller failed while preparing) is
+	// abandoned too, and closing it twice is harmless.
+	unread := startPagedSearch(conn, base, filter, attrs, 2)
+	unread.close()
+	unread.close()
+	var last []string
+	if err := pagedSearch(conn, base, filter, attrs, 100, func(page []*ldap.Entry) error {
+		for _, e := range page {
+			last = append(last, e.GetAttributeValue("uid"))
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("search after one closed unread: %v", err)
+	}
+	if len(last) != len(all) {
+		t.Fatalf("after the search closed unread: %d entries, want %d", len(last), len(all))
 	}
 }

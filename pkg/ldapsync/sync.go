@@ -175,6 +175,14 @@ func (s *Syncer) run(ctx context.Context, src config.LDAPSource, state *director
 		return err
 	}
 	defer conn.Close()
+	filter := m.userFilter
+	if !res.Full {
+		filter = m.sinceFilter(state.HighWater)
+	}
+	// The search starts before the directory is read, so the silo answers the first page
+	// while people and stored entries load.
+	search := startPagedSearch(conn, src.BaseDN, filter, m.userAttributes(), src.PageSizeOrDefault())
+	defer search.close()
 	people, err := s.Store.ListPeople(ctx, directory.PersonFilter{})
 	if err != nil {
 		return err
@@ -184,13 +192,10 @@ func (s *Syncer) run(ctx context.Context, src config.LDAPSource, state *director
 	// sync, which must notice deletions; for an incremental one, only those it reads again
 	// and those linked to the same people.
 	existing := map[string]directory.LDAPEntry{}
-	filter := m.userFilter
 	if res.Full {
 		if err := s.loadExisting(ctx, directory.LDAPEntryFilter{Source: src.Name}, existing); err != nil {
 			return err
 		}
-	} else {
-		filter = m.sinceFilter(state.HighWater)
 	}
 	// working is every looked-at entry as it stands after this run.
 	working := make(map[string]*directory.LDAPEntry, len(existing))
@@ -208,7 +213,7 @@ func (s *Syncer) run(ctx context.Context, src config.LDAPSource, state *director
 	// held are entries a full sync did not stream because their person was already claimed.
 	var held []string
 	highWater := state.HighWater
-	err = pagedSearch(conn, src.BaseDN, filter, m.userAttributes(), src.PageSizeOrDefault(), func(page []*ldap.Entry) error {
+	err = search.each(func(page []*ldap.Entry) error {
 		mapped := make([]directory.LDAPEntry, 0, len(page))
 		for _, le := range page {
 			e, err := m.entry(le)

@@ -98,6 +98,61 @@ func TestStoreFailureFailsTheSourceAndKeepsTheMark(t *testing.T) {
 	}
 }
 
+// readFailingStore fails one of the reads a sync makes while the silo's first page is
+// already on its way.
+type readFailingStore struct {
+	ldapsync.Store
+	failPeople, failEntries bool
+}
+
+var errReadFailed = errors.New("read failed")
+
+func (s readFailingStore) ListPeople(ctx context.Context, f directory.PersonFilter) ([]identity.Person, error) {
+	if s.failPeople {
+		return nil, errReadFailed
+	}
+	return s.Store.ListPeople(ctx, f)
+}
+
+func (s readFailingStore) ListLDAPEntries(ctx context.Context, f directory.LDAPEntryFilter) ([]directory.LDAPEntry, error) {
+	if s.failEntries {
+		return nil, errReadFailed
+	}
+	return s.Store.ListLDAPEntries(ctx, f)
+}
+
+// The silo search starts before the directory is read; a read that fails then abandons the
+// search and reports the failure, and the next sync of the source runs in full.
+func TestDirectoryReadFailureAbandonsTheSearch(t *testing.T) {
+	s := startSilos(t)
+	for _, tt := range []struct {
+		name  string
+		store func(ldapsync.Store) ldapsync.Store
+	}{
+		{"people", func(st ldapsync.Store) ldapsync.Store { return readFailingStore{Store: st, failPeople: true} }},
+		{"stored entries", func(st ldapsync.Store) ldapsync.Store { return readFailingStore{Store: st, failEntries: true} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newStore(t)
+			piedPiper(t, st)
+			results, err := newSyncer(tt.store(st), s).Sync(ctxWithTimeout(t), []string{"hooli"}, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(results[0].Error, errReadFailed.Error()) || results[0].Read != 0 {
+				t.Errorf("result = %+v, want the read failure and nothing read", results[0])
+			}
+			if es, _ := st.ListLDAPEntries(context.Background(), directory.LDAPEntryFilter{}); len(es) != 0 {
+				t.Errorf("%d entries stored by a failed sync", len(es))
+			}
+			again := mustSync(t, newSyncer(st, s), false, "hooli")
+			if !again["hooli"].Full || again["hooli"].Created == 0 {
+				t.Errorf("sync after the failure = %+v, want a full sync that creates the entries", again["hooli"])
+			}
+		})
+	}
+}
+
 func TestTLSModes(t *testing.T) {
 	s := startSilos(t)
 	ef := s.cfg.Sources[1]
