@@ -62,34 +62,28 @@ func TestPagedSearchStopsWhenTheCallerFailsAndReadsEveryPageOtherwise(t *testing
 		t.Fatalf("failing caller: err %v after %d calls; want the caller's error after 2", err, calls)
 	}
 
-	var again []string
-	if err := pagedSearch(conn, base, filter, attrs, 100, func(page []*ldap.Entry) error {
-		for _, e := range page {
-			again = append(again, e.GetAttributeValue("uid"))
+	// readsAll checks that a whole search still works on the connection after what came before.
+	readsAll := func(after string) {
+		t.Helper()
+		var got []string
+		if err := pagedSearch(conn, base, filter, attrs, 100, func(page []*ldap.Entry) error {
+			for _, e := range page {
+				got = append(got, e.GetAttributeValue("uid"))
+			}
+			return nil
+		}); err != nil {
+			t.Fatalf("search after %s: %v", after, err)
 		}
-		return nil
-	}); err != nil {
-		t.Fatalf("search after an abandoned one: %v", err)
+		if len(got) != len(all) {
+			t.Fatalf("after %s: %d entries, want %d", after, len(got), len(all))
+		}
 	}
-	if len(again) != len(all) {
-		t.Fatalf("after the abandoned search: %d entries, want %d", len(again), len(all))
-	}
+	readsAll("an abandoned search")
 
 	// A search started early and closed unread (its caller failed while preparing) is
 	// abandoned too, and closing it twice is harmless.
 	unread := startPagedSearch(conn, base, filter, attrs, 2)
 	unread.close()
 	unread.close()
-	var last []string
-	if err := pagedSearch(conn, base, filter, attrs, 100, func(page []*ldap.Entry) error {
-		for _, e := range page {
-			last = append(last, e.GetAttributeValue("uid"))
-		}
-		return nil
-	}); err != nil {
-		t.Fatalf("search after one closed unread: %v", err)
-	}
-	if len(last) != len(all) {
-		t.Fatalf("after the search closed unread: %d entries, want %d", len(last), len(all))
-	}
+	readsAll("a search closed unread")
 }
