@@ -84,14 +84,7 @@ func BrowserActivate(ctx context.Context, link, password string, now func() time
 func BrowserSignIn(ctx context.Context, url, login, password, secret string, now func() time.Time) error {
 	sctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
-	err := chromedp.Do(sctx,
-		chromedp.Navigate(url),
-		chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), login),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.ID("code")),
-	)
+	err := chromedp.Do(sctx, passwordStep(url, login, password, chromedp.WaitVisible(chromedp.ID("code")))...)
 	if err != nil {
 		return fmt.Errorf("password step in browser: %w", err)
 	}
@@ -110,6 +103,18 @@ func BrowserSignIn(ctx context.Context, url, login, password, secret string, now
 		return fmt.Errorf("code step in browser: %w", err)
 	}
 	return nil
+}
+
+// passwordStep opens url (the login page, or any page that sends the browser there) and
+// submits login and password, then runs the caller's steps for the second factor it expects.
+func passwordStep(url, login, password string, then ...chromedp.Action[chromedp.Void]) []chromedp.Action[chromedp.Void] {
+	return append([]chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.ID("login")),
+		chromedp.SendKeys(chromedp.ID("login"), login),
+		chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Submit(chromedp.ID("password")),
+	}, then...)
 }
 
 // waitLeave waits until the tab's location is no longer under pathPrefix and the new page has

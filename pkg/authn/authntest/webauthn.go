@@ -50,15 +50,10 @@ func BrowserAddKey(ctx context.Context, base string) error {
 func BrowserSignInWithKey(ctx context.Context, url, login, password string) error {
 	sctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
-	err := chromedp.Do(sctx,
-		chromedp.Navigate(url),
-		chromedp.WaitVisible(chromedp.ID("login")),
-		chromedp.SendKeys(chromedp.ID("login"), login),
-		chromedp.SendKeys(chromedp.ID("password"), password),
-		chromedp.Submit(chromedp.ID("password")),
+	err := chromedp.Do(sctx, passwordStep(url, login, password,
 		chromedp.WaitVisible(chromedp.ID("webauthn-login")),
 		chromedp.Click(chromedp.ID("webauthn-login")),
-	)
+	)...)
 	if err == nil {
 		err = waitLeave(sctx, "/mfa/")
 	}
