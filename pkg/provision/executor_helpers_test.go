@@ -45,6 +45,10 @@ type probe struct {
 	mu       sync.Mutex
 	attempts []attempt
 	refuse   error
+	// hold, when set, runs at the start of every call with the call's number (from 1) and may
+	// block it, so a test can keep a request in flight.
+	hold  func(n int)
+	calls int
 }
 
 func newProbe(traits connector.Traits) *probe { return &probe{App: memconn.New(traits)} }
@@ -52,8 +56,13 @@ func newProbe(traits connector.Traits) *probe { return &probe{App: memconn.New(t
 func (p *probe) Apply(ctx context.Context, op connector.Op) (connector.Account, error) {
 	start := time.Now()
 	p.mu.Lock()
-	refuse := p.refuse
+	refuse, hold := p.refuse, p.hold
+	p.calls++
+	n := p.calls
 	p.mu.Unlock()
+	if hold != nil {
+		hold(n)
+	}
 	var acc connector.Account
 	err := refuse
 	if err == nil {

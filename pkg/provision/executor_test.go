@@ -101,20 +101,20 @@ func TestExecutorFailures(t *testing.T) {
 // another app's ops go through meanwhile.
 func TestExecutorRateLimitPausesOnlyThatApp(t *testing.T) {
 	s := openOutboxStore(t)
-	const retryAfter = 1500 * time.Millisecond
+	const retryAfter, nLimited = 1500 * time.Millisecond, 16
 	limited, fast := newProbe(probeTraits), newProbe(probeTraits)
 	limited.FailNext(&connector.Error{Kind: connector.ErrRateLimited, Status: 429, RetryAfter: retryAfter}, 1)
-	ops := mustEnqueuePlan(t, s, planOf(createSteps("limited", "lim", 6), createSteps("fast", "fast", 40)))
+	ops := mustEnqueuePlan(t, s, planOf(createSteps("limited", "lim", nLimited), createSteps("fast", "fast", 40)))
 	// A lease shorter than twice the pause makes the limited app hand its queued ops back
 	// (due when the pause ends) rather than hold them past their lease.
 	x := provision.NewExecutor(s, map[string]connector.Connector{"limited": limited, "fast": fast}, provision.ExecutorConfig{
 		BaseBackoff: 10 * time.Millisecond, Poll: 20 * time.Millisecond, Lease: 2 * time.Second})
 	runUntilSettled(t, s, x, idsOf(ops), time.Minute)
 
-	if got := statesOf(t, s, idsOf(ops)); got[directory.OpDone] != 46 {
-		t.Fatalf("op states = %v; want all 46 done", got)
+	if got := statesOf(t, s, idsOf(ops)); got[directory.OpDone] != nLimited+40 {
+		t.Fatalf("op states = %v; want all %d done", got, nLimited+40)
 	}
-	for _, o := range mustListOps(t, s, idsOf(ops[:6])) {
+	for _, o := range mustListOps(t, s, idsOf(ops[:nLimited])) {
 		if o.Attempts > 2 {
 			t.Errorf("limited op %d took %d attempts; want at most 2 (handing back is no attempt)", o.ID, o.Attempts)
 		}
@@ -122,20 +122,13 @@ func TestExecutorRateLimitPausesOnlyThatApp(t *testing.T) {
 	if apps, err := s.OutboxApps(context.Background()); err != nil || len(apps) != 0 {
 		t.Errorf("OutboxApps = %+v, %v; want the streak reset by the successes after the 429", apps, err)
 	}
-	calls := limited.seen()
-	var limitedAt time.Time
-	for _, c := range calls {
-		if errors.Is(c.err, connector.ErrRateLimited) {
-			limitedAt = c.end
-		}
-	}
-	if limitedAt.IsZero() {
-		t.Fatal("the limited app never answered 429")
-	}
-	for _, c := range calls {
-		if c.start.After(limitedAt) && c.start.Before(limitedAt.Add(retryAfter-50*time.Millisecond)) {
-			t.Errorf("limited app called %s after its 429; want no call for %s (the whole app pauses)", c.start.Sub(limitedAt), retryAfter)
-		}
+	limitedAt := rateLimitedAt(t, limited)
+	// The app's other workers may each have sent one request before the executor could see
+	// the 429 (requests in flight together); after that, nothing until the pause ends. Were
+	// the pause ignored, all the app's remaining ops would go out in it.
+	if early := callsWithin(limited, limitedAt, retryAfter-50*time.Millisecond); len(early) > probeTraits.Concurrency-1 {
+		t.Errorf("limited app called %d times during its pause (%v after the 429); want at most the %d requests already on their way",
+			len(early), early, probeTraits.Concurrency-1)
 	}
 	var lastFast time.Time
 	for _, c := range fast.seen() {
@@ -147,6 +140,65 @@ func TestExecutorRateLimitPausesOnlyThatApp(t *testing.T) {
 		t.Errorf("the fast app finished %s after the other app's 429; want its ops done within that app's pause (%s)",
 			lastFast.Sub(limitedAt), retryAfter)
 	}
+}
+
+// An op that passed the app's gate and then waited for one of the executor's Workers slots
+// must not be sent when the slot comes free if the app said "rate limited" meanwhile.
+func TestExecutorOpWaitingForASlotHonoursAPauseBegunMeanwhile(t *testing.T) {
+	s := openOutboxStore(t)
+	const retryAfter = time.Second
+	limited := newProbe(probeTraits)
+	limited.FailNext(&connector.Error{Kind: connector.ErrRateLimited, Status: 429, RetryAfter: retryAfter}, 1)
+	release := make(chan struct{})
+	limited.hold = func(n int) {
+		if n == 1 {
+			<-release
+		}
+	}
+	ops := mustEnqueuePlan(t, s, planOf(createSteps("limited", "lim", 2)))
+	// One slot: the first op holds it while its request is in flight; the second passes the
+	// app's gate and waits for the slot.
+	x := provision.NewExecutor(s, map[string]connector.Connector{"limited": limited}, provision.ExecutorConfig{
+		Workers: 1, BaseBackoff: 10 * time.Millisecond, Poll: 20 * time.Millisecond, Lease: 5 * time.Second})
+	go func() {
+		time.Sleep(200 * time.Millisecond) // lets the second op reach the slot wait
+		close(release)
+	}()
+	runUntilSettled(t, s, x, idsOf(ops), time.Minute)
+
+	if got := statesOf(t, s, idsOf(ops)); got[directory.OpDone] != 2 {
+		t.Fatalf("op states = %v; want both done", got)
+	}
+	limitedAt := rateLimitedAt(t, limited)
+	if early := callsWithin(limited, limitedAt, retryAfter-50*time.Millisecond); len(early) > 0 {
+		t.Errorf("limited app called %v after its 429; want no call for %s: the slot came free only after the pause began", early, retryAfter)
+	}
+}
+
+// rateLimitedAt is when the app's (last) rate-limit answer returned.
+func rateLimitedAt(t *testing.T, p *probe) time.Time {
+	t.Helper()
+	var at time.Time
+	for _, c := range p.seen() {
+		if errors.Is(c.err, connector.ErrRateLimited) {
+			at = c.end
+		}
+	}
+	if at.IsZero() {
+		t.Fatal("the app never answered 429")
+	}
+	return at
+}
+
+// callsWithin lists how long after from each call that started within d of it began.
+func callsWithin(p *probe, from time.Time, d time.Duration) []time.Duration {
+	var out []time.Duration
+	for _, c := range p.seen() {
+		if c.start.After(from) && c.start.Before(from.Add(d)) {
+			out = append(out, c.start.Sub(from))
+		}
+	}
+	return out
 }
 
 // A quota storm longer than the quarantine threshold and the attempt limit: the app said

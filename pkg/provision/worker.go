@@ -157,30 +157,10 @@ func (x *Executor) work(ctx context.Context, a *appRunner) {
 			// the same for the rest of the queue.
 			return
 		}
-		// A pause longer than the lease would let the lease run out while the op waits here
-		// and another replica take it: hand it back, due when the pause ends.
-		if d := a.gate.pausedFor(); d > x.cfg.Lease/2 {
-			res := release(op)
-			res.NextAttemptAt = x.cfg.Clock().Add(d)
-			x.results <- outcome{app: a, res: res}
+		op, slot, held := x.admit(ctx, a, op)
+		if held != nil {
+			x.results <- outcome{app: a, res: *held}
 			continue
-		}
-		if err := a.gate.wait(ctx); err != nil {
-			x.results <- outcome{app: a, res: release(op)}
-			continue
-		}
-		// Urgent ops (a leaver's disables) are few and must not queue behind the backlog for
-		// one of the Workers slots; an op that did wait for one gives way to an urgent op that
-		// arrived meanwhile.
-		slot := !op.Urgent
-		if slot {
-			select {
-			case x.global <- struct{}{}:
-			case <-ctx.Done():
-				x.results <- outcome{app: a, res: release(op)}
-				continue
-			}
-			op = a.swapUrgent(op)
 		}
 		res := x.attempt(ctx, a, op)
 		if slot {
@@ -190,6 +170,44 @@ func (x *Executor) work(ctx context.Context, a *appRunner) {
 		for _, q := range x.noteResult(a, res) {
 			x.results <- outcome{app: a, res: release(q)}
 		}
+	}
+}
+
+// admit waits until op may be sent: the app not paused, a token from its bucket and, unless
+// the op is urgent, one of the Workers slots. slot says a slot is held. A non-nil result hands
+// the op back instead: the executor is stopping, or the app's pause would outlast the lease.
+func (x *Executor) admit(ctx context.Context, a *appRunner, op directory.OutboxOp) (directory.OutboxOp, bool, *directory.OutboxResult) {
+	for {
+		// A pause longer than the lease would let the lease run out while the op waits here
+		// and another replica take it: hand it back, due when the pause ends.
+		if d := a.gate.pausedFor(); d > x.cfg.Lease/2 {
+			res := release(op)
+			res.NextAttemptAt = x.cfg.Clock().Add(d)
+			return op, false, &res
+		}
+		if err := a.gate.wait(ctx); err != nil {
+			res := release(op)
+			return op, false, &res
+		}
+		// Urgent ops (a leaver's disables) are few and must not queue behind the backlog for
+		// one of the Workers slots.
+		if op.Urgent {
+			return op, false, nil
+		}
+		select {
+		case x.global <- struct{}{}:
+		case <-ctx.Done():
+			res := release(op)
+			return op, false, &res
+		}
+		// The wait for a slot can be long, and another of the app's requests may have been
+		// answered "rate limited" meanwhile: the slot goes back and the op waits out the pause.
+		if a.gate.pausedFor() > 0 {
+			<-x.global
+			continue
+		}
+		// An op that waited for a slot gives way to an urgent op that arrived meanwhile.
+		return a.swapUrgent(op), true, nil
 	}
 }
 
