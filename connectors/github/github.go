@@ -165,7 +165,7 @@ func New(cfg Config) (*Connector, error) {
 		cfg.BaseURL = DefaultBaseURL
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	fail := func(format string, args ...any) (*Connector, error) {
 		return nil, fmt.Errorf("app %s: "+format, append([]any{cfg.App}, args...)...)
@@ -232,7 +232,7 @@ func New(cfg Config) (*Connector, error) {
 var ownOptions = []string{"mode", "enterprise", "org", "shortcode", "team_links", "team_role", "roles"}
 
 // Open builds the connector for one configured app (see the package documentation).
-func Open(app string, ac config.AppConfig, getenv func(string) string) (*Connector, error) {
+func Open(app string, ac config.AppConfig, getenv func(string) string, log *slog.Logger) (*Connector, error) {
 	token, err := ac.Token(app, getenv)
 	if err != nil {
 		return nil, err
@@ -254,7 +254,7 @@ func Open(app string, ac config.AppConfig, getenv func(string) string) (*Connect
 		Enterprise: ac.Options["enterprise"], Org: ac.Options["org"], Shortcode: ac.Options["shortcode"],
 		TeamLinks: links, TeamRole: ac.Options["team_role"], Roles: ac.Options["roles"], Options: rest,
 		Rate: ac.Rate, Burst: ac.Burst, Concurrency: ac.Concurrency,
-		Logger: slog.Default().With("connector", "github")})
+		Logger: log})
 }
 
 // parseLinks reads "backend=Engineering Backend, web=Frontend".

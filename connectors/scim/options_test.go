@@ -76,7 +76,7 @@ func TestOpen(t *testing.T) {
 	env := map[string]string{"ZAPIER_TOKEN": "env-token"}
 	getenv := func(k string) string { return env[k] }
 
-	c, err := Open("zapier", config.AppConfig{BaseURL: "https://zapier.com/scim/v2", TokenEnv: "ZAPIER_TOKEN", Rate: 5, Concurrency: 1}, getenv, "zapier")
+	c, err := Open("zapier", config.AppConfig{BaseURL: "https://zapier.com/scim/v2", TokenEnv: "ZAPIER_TOKEN", Rate: 5, Concurrency: 1}, getenv, "zapier", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestOpen(t *testing.T) {
 		t.Fatalf("opened %s with rate %v concurrency %d", c.Profile().Name, c.Traits().Rate, c.Traits().Concurrency)
 	}
 	c, err = Open("acme", config.AppConfig{BaseURL: "https://acme.example/scim", TokenFile: tokenFile,
-		Options: map[string]string{"profile": "zapier", "update": "put"}}, getenv, "generic")
+		Options: map[string]string{"profile": "zapier", "update": "put"}}, getenv, "generic", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestOpen(t *testing.T) {
 		{config.AppConfig{BaseURL: "https://a.example", TokenEnv: "ZAPIER_TOKEN", Options: map[string]string{"profile": "okta"}}, `options.profile: "okta"`},
 		{config.AppConfig{BaseURL: "https://a.example", TokenEnv: "ZAPIER_TOKEN", Options: map[string]string{"map.role": "roles"}}, "options.map.role"},
 	} {
-		_, err := Open("acme", tc.cfg, getenv, "generic")
+		_, err := Open("acme", tc.cfg, getenv, "generic", nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "acme") {
 			t.Errorf("Open(%+v) = %v, want an error naming app acme and containing %q", tc.cfg, err, tc.want)
 		}

@@ -51,7 +51,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -129,7 +128,7 @@ func New(cfg Config) (*Connector, error) {
 		c.hc = &http.Client{}
 	}
 	if c.log == nil {
-		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		c.log = slog.New(slog.DiscardHandler)
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -145,7 +144,7 @@ func New(cfg Config) (*Connector, error) {
 
 // Open builds the connector for one configured app, starting from the profile the "profile"
 // option names (def when absent) and applying the other options.
-func Open(app string, ac config.AppConfig, getenv func(string) string, def string) (*Connector, error) {
+func Open(app string, ac config.AppConfig, getenv func(string) string, def string, log *slog.Logger) (*Connector, error) {
 	name := ac.Options["profile"]
 	if name == "" {
 		name = def
@@ -170,7 +169,7 @@ func Open(app string, ac config.AppConfig, getenv func(string) string, def strin
 		return nil, fmt.Errorf("app %s: a SCIM app needs token_env or token_file", app)
 	}
 	return New(Config{App: app, BaseURL: ac.BaseURL, Token: token, Profile: p,
-		Logger: slog.Default().With("connector", "scim")})
+		Logger: log})
 }
 
 // Traits implements connector.Describer.

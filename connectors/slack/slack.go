@@ -128,7 +128,7 @@ func New(cfg Config) (*Connector, error) {
 		cfg.ChannelPrefix = DefaultChannelPrefix
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	p, err := Profile().WithOptions(cfg.Options)
 	if err != nil {
@@ -151,7 +151,7 @@ func New(cfg Config) (*Connector, error) {
 }
 
 // Open builds the connector for one configured app (see the package documentation).
-func Open(app string, ac config.AppConfig, getenv func(string) string) (*Connector, error) {
+func Open(app string, ac config.AppConfig, getenv func(string) string, log *slog.Logger) (*Connector, error) {
 	token, err := ac.Token(app, getenv)
 	if err != nil {
 		return nil, err
@@ -161,7 +161,7 @@ func Open(app string, ac config.AppConfig, getenv func(string) string) (*Connect
 	}
 	cfg := Config{App: app, BaseURL: ac.BaseURL, Token: token, ChannelPrefix: ac.Options["channel_prefix"],
 		Options: map[string]string{}, Rate: ac.Rate, Burst: ac.Burst, Concurrency: ac.Concurrency,
-		Logger: slog.Default().With("connector", "slack")}
+		Logger: log}
 	if v, ok := ac.Options["sync_manager"]; ok {
 		if cfg.SyncManager, err = strconv.ParseBool(v); err != nil {
 			return nil, fmt.Errorf("app %s: options.sync_manager: %q is not true or false", app, v)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -44,8 +45,8 @@ func setRefusal(instance string, err error) {
 }
 
 func init() {
-	connectorTypes["memrefuse"] = func(app string, cfg config.AppConfig, getenv func(string) string) (connector.Connector, error) {
-		c, err := connectorTypes["memtest"](app, cfg, getenv)
+	connectorTypes["memrefuse"] = func(app string, cfg config.AppConfig, getenv func(string) string, log *slog.Logger) (connector.Connector, error) {
+		c, err := connectorTypes["memtest"](app, cfg, getenv, log)
 		if err != nil {
 			return nil, err
 		}

@@ -36,7 +36,7 @@ func TestGitHubAndSlackConnectorTypes(t *testing.T) {
 		{"slack bad bool", "slack", config.AppConfig{TokenEnv: "APP_TOKEN", Options: map[string]string{"sync_manager": "maybe"}}, "options.sync_manager", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := connectorFor("app", tc.typ, tc.cfg, getenv)
+			c, err := connectorFor("app", tc.typ, tc.cfg, getenv, quiet)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) || strings.Contains(err.Error(), secret) {
 					t.Fatalf("err = %v, want one naming %s (and never the token)", err, tc.err)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/tenure-id/tenure/connectors/google"
 	"github.com/tenure-id/tenure/pkg/config"
@@ -11,7 +12,7 @@ import (
 // Google Workspace: token_file (or token_env) holds the service account's JSON key; options
 // domain and admin_email are required (see google.FromOptions for the rest).
 func init() {
-	connectorTypes["google"] = func(app string, cfg config.AppConfig, getenv func(string) string) (connector.Connector, error) {
+	connectorTypes["google"] = func(app string, cfg config.AppConfig, getenv func(string) string, _ *slog.Logger) (connector.Connector, error) {
 		key, err := cfg.Token(app, getenv)
 		if err != nil {
 			return nil, err

@@ -29,7 +29,7 @@ func TestGoogleConnectorType(t *testing.T) {
 	}
 	cfg := config.AppConfig{BaseURL: srv.URL, TokenFile: key,
 		Options: map[string]string{"domain": "piedpiper.example", "admin_email": "admin@piedpiper.example"}}
-	c, err := connectorFor("google-workspace", "google", cfg, func(string) string { return "" })
+	c, err := connectorFor("google-workspace", "google", cfg, func(string) string { return "" }, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,12 +38,12 @@ func TestGoogleConnectorType(t *testing.T) {
 		t.Fatalf("List = %+v, %v", accs, err)
 	}
 	cfg.Options = map[string]string{"domain": "piedpiper.example"}
-	if _, err := connectorFor("google-workspace", "google", cfg, func(string) string { return "" }); err == nil ||
+	if _, err := connectorFor("google-workspace", "google", cfg, func(string) string { return "" }, quiet); err == nil ||
 		!strings.Contains(err.Error(), "app google-workspace") || !strings.Contains(err.Error(), "admin_email") {
 		t.Fatalf("no admin_email: %v", err)
 	}
 	cfg.TokenFile = ""
-	if _, err := connectorFor("google-workspace", "google", cfg, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "token_file") {
+	if _, err := connectorFor("google-workspace", "google", cfg, func(string) string { return "" }, quiet); err == nil || !strings.Contains(err.Error(), "token_file") {
 		t.Fatalf("no key: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/tenure-id/tenure/connectors/hubspot"
 	"github.com/tenure-id/tenure/pkg/config"
@@ -11,7 +12,7 @@ import (
 // HubSpot: token_env or token_file holds the private app's access token (see
 // hubspot.FromOptions for the options).
 func init() {
-	connectorTypes["hubspot"] = func(app string, cfg config.AppConfig, getenv func(string) string) (connector.Connector, error) {
+	connectorTypes["hubspot"] = func(app string, cfg config.AppConfig, getenv func(string) string, _ *slog.Logger) (connector.Connector, error) {
 		token, err := cfg.Token(app, getenv)
 		if err != nil {
 			return nil, err

@@ -18,7 +18,7 @@ func TestHubSpotConnectorType(t *testing.T) {
 	fake.PutUser(hubspotfake.User{Email: "monica@piedpiper.example", FirstName: "Monica", LastName: "Hall"})
 	getenv := func(k string) string { return map[string]string{"HUBSPOT_TOKEN": secret}[k] }
 	cfg := config.AppConfig{BaseURL: srv.URL, TokenEnv: "HUBSPOT_TOKEN"}
-	c, err := connectorFor("hubspot", "hubspot", cfg, getenv)
+	c, err := connectorFor("hubspot", "hubspot", cfg, getenv, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestHubSpotConnectorType(t *testing.T) {
 		t.Fatalf("List = %+v, %v", accs, err)
 	}
 	cfg.Options = map[string]string{"send_welcome_email": "maybe"}
-	if _, err := connectorFor("hubspot", "hubspot", cfg, getenv); err == nil ||
+	if _, err := connectorFor("hubspot", "hubspot", cfg, getenv, quiet); err == nil ||
 		!strings.Contains(err.Error(), "app hubspot: options.send_welcome_email") || strings.Contains(err.Error(), secret) {
 		t.Fatalf("bad option: %v", err)
 	}

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"log/slog"
+
 	"github.com/tenure-id/tenure/connectors/scim"
 	"github.com/tenure-id/tenure/pkg/config"
 	"github.com/tenure-id/tenure/pkg/connector"
@@ -11,8 +13,8 @@ import (
 // connectors/scim.
 func init() {
 	for typ, profile := range map[string]string{"scim": "generic", "zapier": "zapier"} {
-		connectorTypes[typ] = func(app string, cfg config.AppConfig, getenv func(string) string) (connector.Connector, error) {
-			return scim.Open(app, cfg, getenv, profile)
+		connectorTypes[typ] = func(app string, cfg config.AppConfig, getenv func(string) string, log *slog.Logger) (connector.Connector, error) {
+			return scim.Open(app, cfg, getenv, profile, log)
 		}
 	}
 }

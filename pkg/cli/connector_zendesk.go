@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/tenure-id/tenure/connectors/zendesk"
 	"github.com/tenure-id/tenure/pkg/config"
@@ -11,7 +12,7 @@ import (
 // Zendesk: token_env or token_file holds the API token; options email and subdomain (or
 // base_url) are required (see zendesk.FromOptions for the rest).
 func init() {
-	connectorTypes["zendesk"] = func(app string, cfg config.AppConfig, getenv func(string) string) (connector.Connector, error) {
+	connectorTypes["zendesk"] = func(app string, cfg config.AppConfig, getenv func(string) string, _ *slog.Logger) (connector.Connector, error) {
 		token, err := cfg.Token(app, getenv)
 		if err != nil {
 			return nil, err

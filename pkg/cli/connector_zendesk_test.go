@@ -18,7 +18,7 @@ func TestZendeskConnectorType(t *testing.T) {
 	fake.PutUser(zendeskfake.User{Name: "Jared Dunn", Email: "jared@piedpiper.example", Role: "agent"})
 	getenv := func(k string) string { return map[string]string{"ZENDESK_TOKEN": secret}[k] }
 	cfg := config.AppConfig{BaseURL: srv.URL, TokenEnv: "ZENDESK_TOKEN", Options: map[string]string{"email": "ops@piedpiper.example"}}
-	c, err := connectorFor("zendesk", "zendesk", cfg, getenv)
+	c, err := connectorFor("zendesk", "zendesk", cfg, getenv, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestZendeskConnectorType(t *testing.T) {
 		t.Fatalf("List = %+v, %v", accs, err)
 	}
 	cfg.Options["subdomian"] = "piedpiper"
-	if _, err := connectorFor("zendesk", "zendesk", cfg, getenv); err == nil ||
+	if _, err := connectorFor("zendesk", "zendesk", cfg, getenv, quiet); err == nil ||
 		!strings.Contains(err.Error(), "app zendesk: options.subdomian") || strings.Contains(err.Error(), secret) {
 		t.Fatalf("bad option: %v", err)
 	}

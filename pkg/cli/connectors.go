@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -11,13 +12,14 @@ import (
 
 // openConnector builds one app's connector from its configuration. Each connector package
 // registers its type here; nothing else in Tenure knows the concrete connectors.
-type openConnector func(app string, cfg config.AppConfig, getenv func(string) string) (connector.Connector, error)
+// Connectors log through log, the command's logger, so their lines follow its level and format.
+type openConnector func(app string, cfg config.AppConfig, getenv func(string) string, log *slog.Logger) (connector.Connector, error)
 
 var connectorTypes = map[string]openConnector{}
 
 // connectorFor opens the connector for app, whose catalogue entry names connType unless the
 // configuration overrides it.
-func connectorFor(app, connType string, cfg config.AppConfig, getenv func(string) string) (connector.Connector, error) {
+func connectorFor(app, connType string, cfg config.AppConfig, getenv func(string) string, log *slog.Logger) (connector.Connector, error) {
 	if cfg.Connector != "" {
 		connType = cfg.Connector
 	}
@@ -30,5 +32,5 @@ func connectorFor(app, connType string, cfg config.AppConfig, getenv func(string
 		slices.Sort(known)
 		return nil, fmt.Errorf("app %s: no connector of type %q (known: %s)", app, connType, strings.Join(known, ", "))
 	}
-	return open(app, cfg, getenv)
+	return open(app, cfg, getenv, log.With("connector", connType))
 }

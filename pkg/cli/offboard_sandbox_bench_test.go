@@ -43,7 +43,7 @@ func BenchmarkOffboardSandboxApps(b *testing.B) {
 	conns := map[string]connector.Connector{}
 	getenv := c.sb.Getenv(nil)
 	for name, a := range c.sb.Apps() {
-		conn, err := connectorFor(name, a.Connector, a.Config, getenv)
+		conn, err := connectorFor(name, a.Connector, a.Config, getenv, quiet)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -36,7 +36,7 @@ func (e *env) openPlanner(ctx context.Context, store provision.PlannerStore, pol
 		if cfg.Disabled || len(names) > 0 && !slices.Contains(names, app) {
 			continue
 		}
-		c, err := connectorFor(app, entry.Connector, cfg, e.getenv)
+		c, err := connectorFor(app, entry.Connector, cfg, e.getenv, e.logger)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,7 @@ var (
 )
 
 func init() {
-	connectorTypes["memtest"] = func(app string, cfg config.AppConfig, _ func(string) string) (connector.Connector, error) {
+	connectorTypes["memtest"] = func(app string, cfg config.AppConfig, _ func(string) string, _ *slog.Logger) (connector.Connector, error) {
 		memAppsMu.Lock()
 		defer memAppsMu.Unlock()
 		a, ok := memApps[cfg.Options["instance"]]
@@ -167,3 +168,6 @@ func TestPlanJSON(t *testing.T) {
 		t.Errorf("plan -o csv: %+v", r)
 	}
 }
+
+// quiet is the logger for connectors opened directly by tests.
+var quiet = slog.New(slog.DiscardHandler)

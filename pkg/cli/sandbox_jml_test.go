@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -175,7 +176,15 @@ func (c *sandboxCompany) assertApps(stage string) {
 func TestSampleCompanyThroughEveryApp(t *testing.T) {
 	c := newSandboxCompany(t)
 	c.must("hr", "import", "../../testdata/hr/piedpiper.csv")
-	c.must("apply")
+	r := run(t, c.vars, "apply")
+	if r.code != 0 {
+		t.Fatalf("apply: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// Connectors log through the command's logger, not the process-wide default: the groups
+	// the apply created are on its stderr, in its format, naming the app and connector.
+	if !regexp.MustCompile(`level=INFO msg="scim: created group" connector=slack app=slack group=\S+`).MatchString(r.stderr) {
+		t.Errorf("apply's stderr has no connector log line for a created Slack group:\n%s", r.stderr)
+	}
 	c.assertApps("joiners")
 	if n := len(c.desired()["slack"]); n < 30 {
 		t.Fatalf("only %d people desired in slack: the sample company did not load", n)
