@@ -103,7 +103,7 @@ func (e *env) rootCommand() *cobra.Command {
 	root.AddCommand(e.applyCommand())
 	root.AddCommand(e.opsCommand())
 	root.AddCommand(e.demoCommand())
-	root.AddCommand(e.auditCommand())
+	root.AddCommand(e.auditCommand(), e.reportCommand())
 	return root
 }
 

@@ -170,7 +170,14 @@ func Exceptions(st State, should map[Key]Should, at time.Time) []Row {
 	var rows []Row
 	for _, g := range st.Grants {
 		r := Row{App: g.App, Entitlement: g.Entitlement, Reason: g.Reason, Approver: g.Approver, ExpiresAt: g.ExpiresAt,
-			Finding: ApprovedException, AccountStatus: "none", Memberships: []string{}, ShouldHave: "yes"}
+			Finding: ApprovedException, AccountStatus: "none", Memberships: []string{}}
+		if should == nil {
+			r.ShouldHave = "unknown"
+		} else {
+			// The exception may grant a team in an app the person should not be in at all
+			// (before the start date, say): the account's standing is policy's answer.
+			r.ShouldHave = yesNo(should[Key{g.PersonID, g.App}].Active)
+		}
 		if g.ExpiresAt != nil && !at.Before(*g.ExpiresAt) {
 			r.Finding, r.ShouldHave = ExpiredException, "no"
 		}
