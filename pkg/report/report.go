@@ -107,8 +107,8 @@ func NewState(people []identity.Person, accounts []identity.Account, exceptions 
 // Access lists every account a person or nobody holds, and, given should (nil for a past
 // date), every access policy grants that no account shows yet.
 func Access(st State, should map[Key]Should) []Row {
-	var rows []Row
-	seen := map[Key]bool{}
+	rows := make([]Row, 0, len(st.Accounts))
+	seen := make(map[Key]bool, len(st.Accounts))
 	for _, a := range st.Accounts {
 		if a.Status == identity.AccountDeleted {
 			continue
@@ -168,6 +168,12 @@ func Access(st State, should map[Key]Should) []Row {
 // every access row that is not as policy says.
 func Exceptions(st State, should map[Key]Should, at time.Time) []Row {
 	var rows []Row
+	held := map[Key]identity.Account{}
+	for _, a := range st.Accounts {
+		if a.PersonID != "" && a.Status != identity.AccountDeleted {
+			held[Key{a.PersonID, a.App}] = a
+		}
+	}
 	for _, g := range st.Grants {
 		r := Row{App: g.App, Entitlement: g.Entitlement, Reason: g.Reason, Approver: g.Approver, ExpiresAt: g.ExpiresAt,
 			Finding: ApprovedException, AccountStatus: "none", Memberships: []string{}}
@@ -186,7 +192,7 @@ func Exceptions(st State, should map[Key]Should, at time.Time) []Row {
 		} else {
 			r.PersonID = g.PersonID
 		}
-		if a, ok := accountOf(st, g.PersonID, g.App); ok {
+		if a, ok := held[Key{g.PersonID, g.App}]; ok {
 			r.Account, r.ExternalID, r.AccountStatus, r.Memberships = accountName(a), a.ExternalID, string(a.Status), nonNil(a.Memberships)
 		}
 		rows = append(rows, r)
@@ -207,15 +213,6 @@ func Summarize(rows []Row) map[string]int {
 		out[r.Finding]++
 	}
 	return out
-}
-
-func accountOf(st State, personID, app string) (identity.Account, bool) {
-	for _, a := range st.Accounts {
-		if a.PersonID == personID && a.App == app && a.Status != identity.AccountDeleted {
-			return a, true
-		}
-	}
-	return identity.Account{}, false
 }
 
 func fillPerson(r *Row, p identity.Person) {
