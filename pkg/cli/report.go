@@ -132,6 +132,25 @@ func (e *env) currentAccess(ctx context.Context, s *sqlstore.Store, dir string, 
 		return err
 	}
 	in.State = report.NewState(people, accounts, exceptions)
+	entries, err := s.ListLDAPEntries(ctx, directory.LDAPEntryFilter{})
+	if err != nil {
+		return err
+	}
+	groups, err := s.ListGroups(ctx)
+	if err != nil {
+		return err
+	}
+	members := map[string][]string{}
+	for _, g := range groups {
+		ps, err := s.GroupMembers(ctx, g.ID)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			members[g.ID] = append(members[g.ID], p.ID)
+		}
+	}
+	in.State.AddSilo(entries, groups, members)
 	apps := make([]string, len(set.Apps))
 	for i, a := range set.Apps {
 		apps[i] = a.Name

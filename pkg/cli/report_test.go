@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
 	"github.com/tenure-id/tenure/pkg/identity"
 	"github.com/tenure-id/tenure/pkg/report"
@@ -56,6 +57,18 @@ func newReportCompany(t *testing.T) reportCompany {
 			t.Fatal(err)
 		}
 	}
+	// The finance silo (an acquisition's directory): Gilfoyle's entry, linked by rule, and an
+	// entry no rule could place. accessEnv put the CEO in its accounts-payable group.
+	if err := s.PutLDAPEntries(ctx, []directory.LDAPEntry{
+		{Source: "finance", Key: "k-gil", DN: "uid=bgilfoyle,ou=people,dc=finance", Username: "bgilfoyle", Status: directory.LDAPEntryActive,
+			PersonID: gilfoyle.ID, Link: directory.LinkAuto, LinkRule: "email"},
+		{Source: "finance", Key: "k-ceo", DN: "uid=lbream,ou=people,dc=finance", Username: "lbream", Status: directory.LDAPEntryActive,
+			PersonID: lookup("laurie.bream").ID, Link: directory.LinkManual, LinkRule: "manual"},
+		{Source: "finance", Key: "k-old", DN: "uid=temp01,ou=people,dc=finance", Username: "temp01", Status: directory.LDAPEntryActive,
+			Link: directory.LinkUnmatched},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	at = c.day2
 	if _, err := s.UpdatePerson(ctx, gilfoyle.ID, func(p *identity.Person) error { p.Status = identity.Terminated; return nil }); err != nil {
 		t.Fatal(err)
@@ -86,10 +99,17 @@ func findingOf(rep report.Report, app, account string) string {
 func TestReportAccessNowAndAsOf(t *testing.T) {
 	c := newReportCompany(t)
 	now := c.report(t, "access")
-	want := map[string]string{"gilfoyle": report.LeaverWithAccess, "jian-yang": report.NotJustified, "<script>ghost</script>": report.Orphan}
-	for acc, f := range want {
-		if got := findingOf(now, "github", acc); got != f {
-			t.Errorf("now, github %s: finding %q; want %q", acc, got, f)
+	want := map[string]string{"github/gilfoyle": report.LeaverWithAccess, "github/jian-yang": report.NotJustified,
+		"github/<script>ghost</script>": report.Orphan, "ldap:finance/bgilfoyle": report.LeaverWithAccess, "ldap:finance/temp01": report.Orphan, "ldap:finance/lbream": report.OK}
+	for key, f := range want {
+		app, acc, _ := strings.Cut(key, "/")
+		if got := findingOf(now, app, acc); got != f {
+			t.Errorf("now, %s %s: finding %q; want %q", app, acc, got, f)
+		}
+	}
+	for _, r := range now.Rows {
+		if r.App == "ldap:finance" && r.Account == "lbream" && (r.Finding != report.OK || strings.Join(r.Memberships, ",") != "group:accounts-payable") {
+			t.Errorf("the CEO's finance silo account: %+v; want ok with her silo group", r)
 		}
 	}
 	if now.AsOf != nil || !now.Evidence.Verified || now.Evidence.Records == 0 || now.Summary[report.NotProvisioned] == 0 {
@@ -106,20 +126,27 @@ func TestReportAccessNowAndAsOf(t *testing.T) {
 	if day1.AsOf == nil || !day1.AsOf.Equal(c.day1.Add(time.Hour)) || len(day1.Notes) == 0 {
 		t.Fatalf("as_of %v, notes %v", day1.AsOf, day1.Notes)
 	}
-	for acc, f := range map[string]string{"gilfoyle": report.OK, "jian-yang": report.OK, "<script>ghost</script>": report.Orphan} {
-		if got := findingOf(day1, "github", acc); got != f {
-			t.Errorf("day 1, github %s: finding %q; want %q", acc, got, f)
+	for key, f := range map[string]string{"github/gilfoyle": report.OK, "github/jian-yang": report.OK, "github/<script>ghost</script>": report.Orphan,
+		"ldap:finance/bgilfoyle": report.OK, "ldap:finance/temp01": report.Orphan} {
+		app, acc, _ := strings.Cut(key, "/")
+		if got := findingOf(day1, app, acc); got != f {
+			t.Errorf("day 1, %s %s: finding %q; want %q", app, acc, got, f)
 		}
 	}
 	for _, r := range day1.Rows {
+		if r.App == "ldap:finance" && r.Account == "lbream" && strings.Join(r.Memberships, ",") != "group:accounts-payable" {
+			t.Errorf("day 1, the CEO's silo groups from the log: %v", r.Memberships)
+		}
 		if r.ShouldHave != "unknown" {
 			t.Errorf("a past-dated row claims to know the policy then: %+v", r)
 		}
 	}
 	// A date means the end of that day: day 2 includes the termination.
 	day2 := c.report(t, "access", "--as-of", c.day2.Format(time.DateOnly))
-	if got := findingOf(day2, "github", "gilfoyle"); got != report.LeaverWithAccess {
-		t.Errorf("day 2: gilfoyle's finding %q; want %q", got, report.LeaverWithAccess)
+	for _, app := range []string{"github", "ldap:finance"} {
+		if got := findingOf(day2, app, map[string]string{"github": "gilfoyle", "ldap:finance": "bgilfoyle"}[app]); got != report.LeaverWithAccess {
+			t.Errorf("day 2: gilfoyle's finding in %s %q; want %q", app, got, report.LeaverWithAccess)
+		}
 	}
 	before := c.report(t, "access", "--as-of", c.day1.Add(-time.Hour).Format(time.RFC3339))
 	if len(before.Rows) != 0 {
@@ -151,7 +178,9 @@ func TestReportExceptionsAndFormats(t *testing.T) {
 			t.Errorf("exception row %+v", r)
 		}
 	}
-	if kinds[report.ApprovedException] != 1 || kinds[report.LeaverWithAccess] != 1 || kinds[report.Orphan] != 1 || kinds[report.NotJustified] != 1 {
+	// Gilfoyle leaves with his GitHub and finance silo accounts; the orphans are one in GitHub
+	// and one in the silo.
+	if kinds[report.ApprovedException] != 1 || kinds[report.LeaverWithAccess] != 2 || kinds[report.Orphan] != 2 || kinds[report.NotJustified] != 1 {
 		t.Errorf("exceptions: %v", kinds)
 	}
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 // its chain verified first to last, so a report is never built on a log that does not verify;
 // the evidence names the head it was verified to.
 func Replay(ctx context.Context, log audit.Reader, at time.Time) (State, Evidence, error) {
-	st := State{People: map[string]identity.Person{}, Accounts: map[string]identity.Account{}, Grants: map[string]identity.Grant{}}
+	st := NewState(nil, nil, nil)
 	next := audit.Pages(ctx, log, 0, 0)
 	var v audit.Verifier
 	for {
@@ -51,6 +52,9 @@ func Replay(ctx context.Context, log audit.Reader, at time.Time) (State, Evidenc
 
 // apply applies one record; actions that do not bear on access are skipped.
 func (st *State) apply(r identity.AuditRecord) error {
+	if done, err := st.applySilo(r); done || err != nil {
+		return err
+	}
 	kind, _, _ := strings.Cut(r.Action, ".")
 	switch r.Action {
 	case "person.create", "person.update":
@@ -86,7 +90,7 @@ func (st *State) apply(r identity.AuditRecord) error {
 		}
 		delete(st.Grants, g.ID)
 	default:
-		if (kind == "person" || kind == "account" || kind == "grant") && (len(r.Before) > 0 || len(r.After) > 0) {
+		if slices.Contains([]string{"person", "account", "grant", "group", "ldap_entry"}, kind) && (len(r.Before) > 0 || len(r.After) > 0) {
 			// A change of a kind this replay does not know: the report says it left it out
 			// rather than pass over it in silence.
 			if st.Skipped == nil {

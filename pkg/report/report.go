@@ -82,6 +82,9 @@ type State struct {
 	People   map[string]identity.Person
 	Accounts map[string]identity.Account // by app + "/" + external ID
 	Grants   map[string]identity.Grant   // exception grants by ID
+	Silo     map[string]SiloEntry        // LDAP silo entries by source + "/" + key
+	Groups   map[string]identity.Group   // by ID
+	Members  map[string]map[string]bool  // group ID → person IDs
 	// Skipped counts, by action, the changes to people, accounts or grants a replay did not
 	// know how to apply.
 	Skipped map[string]int
@@ -90,6 +93,7 @@ type State struct {
 // NewState indexes what the store holds now.
 func NewState(people []identity.Person, accounts []identity.Account, exceptions []identity.Grant) State {
 	st := State{People: map[string]identity.Person{}, Accounts: map[string]identity.Account{}, Grants: map[string]identity.Grant{}}
+	st.init()
 	for _, p := range people {
 		st.People[p.ID] = p
 	}
@@ -104,8 +108,9 @@ func NewState(people []identity.Person, accounts []identity.Account, exceptions 
 	return st
 }
 
-// Access lists every account a person or nobody holds, and, given should (nil for a past
-// date), every access policy grants that no account shows yet.
+// Access lists every account a person or nobody holds, in the apps and in the LDAP silos,
+// and, given should (nil for a past date), every access policy grants that no account shows
+// yet.
 func Access(st State, should map[Key]Should) []Row {
 	rows := make([]Row, 0, len(st.Accounts))
 	seen := make(map[Key]bool, len(st.Accounts))
@@ -160,6 +165,7 @@ func Access(st State, should map[Key]Should) []Row {
 		}
 		rows = append(rows, r)
 	}
+	rows = append(rows, siloRows(st)...)
 	sortRows(rows)
 	return rows
 }
