@@ -75,6 +75,8 @@ type Options struct {
 	// Issuer names Tenure in authenticator apps ("Tenure").
 	Issuer string
 	Hash   HashParams // DefaultHashParams when zero
+	// Observer hears each sign-in step's result (metrics); nothing when nil.
+	Observer Observer
 }
 
 // Defaults of Options.
@@ -109,6 +111,9 @@ func New(opt Options) (*Manager, error) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Observer == nil {
+		opt.Observer = nopObserver{}
 	}
 	if opt.IdleTimeout == 0 {
 		opt.IdleTimeout = DefaultIdleTimeout

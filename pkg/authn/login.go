@@ -32,10 +32,12 @@ func (m *Manager) postLogin(w http.ResponseWriter, r *http.Request) {
 	keys := throttleKeys{account: accountKey(p.ID, login), ip: "ip:" + clientIP(r)}
 	wait, counted, err := m.throttle.wait(ctx, keys, now)
 	if err != nil {
+		m.opt.Observer.SignIn(StepPassword, ResultError)
 		m.fail(w, r, "sign-in throttle", err)
 		return
 	}
 	if wait > 0 {
+		m.opt.Observer.SignIn(StepPassword, ResultThrottled)
 		m.opt.Logger.Warn("sign-in throttled", "person", p.ID, "ip", clientIP(r), "wait", wait.Round(time.Second))
 		again.Error = "login.throttled"
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
@@ -44,6 +46,7 @@ func (m *Manager) postLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	cred, err := m.checkPassword(ctx, p, found, password)
 	if errors.Is(err, ErrWrongPassword) {
+		m.opt.Observer.SignIn(StepPassword, ResultRejected)
 		lock, terr := m.throttle.fail(ctx, keys, now)
 		if terr != nil {
 			m.opt.Logger.Error("count failed sign-in", "err", terr)
@@ -54,11 +57,13 @@ func (m *Manager) postLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		m.opt.Observer.SignIn(StepPassword, ResultError)
 		m.opt.Logger.Error("sign-in password check", "person", p.ID, "err", err)
 		again.Error = "login.unavailable"
 		m.render(w, r, http.StatusServiceUnavailable, "login.html", again)
 		return
 	}
+	m.opt.Observer.SignIn(StepPassword, ResultSuccess)
 	if err := m.throttle.succeed(ctx, keys, counted); err != nil {
 		m.opt.Logger.Error("clear sign-in failures", "err", err)
 	}

@@ -60,19 +60,21 @@ func (m *Manager) postVerify(w http.ResponseWriter, r *http.Request) {
 	now := m.now()
 	keys := throttleKeys{account: accountKey(as.PersonID, ""), ip: "ip:" + clientIP(r)}
 	again := page{Title: "verify.title", Next: next}
+	step, method, action := StepTOTP, "totp", "authn.totp.use"
+	if looksLikeRecoveryCode(code) {
+		step, method, action = StepRecoveryCode, "recovery", "authn.recovery_code.use"
+	}
 	wait, counted, err := m.throttle.wait(ctx, keys, now)
 	if err != nil {
+		m.opt.Observer.SignIn(step, ResultError)
 		m.fail(w, r, "verify throttle", err)
 		return
 	}
 	if wait > 0 {
+		m.opt.Observer.SignIn(step, ResultThrottled)
 		again.Error = "login.throttled"
 		m.render(w, r, http.StatusTooManyRequests, "verify.html", again)
 		return
-	}
-	method, action := "totp", "authn.totp.use"
-	if looksLikeRecoveryCode(code) {
-		method, action = "recovery", "authn.recovery_code.use"
 	}
 	token := newToken()
 	signed := directory.AuthSession{TokenHash: tokenHash(token), PersonID: as.PersonID, Stage: directory.StageSigned,
@@ -94,6 +96,7 @@ func (m *Manager) postVerify(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if errors.Is(err, ErrWrongCode) || errors.Is(err, ErrReplay) {
+		m.opt.Observer.SignIn(step, ResultRejected)
 		lock, terr := m.throttle.fail(ctx, keys, now)
 		if terr != nil {
 			m.opt.Logger.Error("count failed code", "err", terr)
@@ -104,9 +107,11 @@ func (m *Manager) postVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
+		m.opt.Observer.SignIn(step, ResultError)
 		m.fail(w, r, "verify second factor", err)
 		return
 	}
+	m.opt.Observer.SignIn(step, ResultSuccess)
 	if err := m.throttle.succeed(ctx, keys, counted); err != nil {
 		m.opt.Logger.Error("clear failures", "err", err)
 	}

@@ -210,11 +210,13 @@ func (m *Manager) loginFinish(w http.ResponseWriter, r *http.Request) {
 	keys := throttleKeys{account: accountKey(as.PersonID, ""), ip: "ip:" + clientIP(r)}
 	wait, counted, err := m.throttle.wait(ctx, keys, now)
 	if err != nil {
+		m.opt.Observer.SignIn(StepSecurityKey, ResultError)
 		m.opt.Logger.Error("security key throttle", "err", err)
 		writeJSONStatus(w, http.StatusInternalServerError, map[string]string{"error": "unavailable"})
 		return
 	}
 	if wait > 0 {
+		m.opt.Observer.SignIn(StepSecurityKey, ResultThrottled)
 		writeJSONStatus(w, http.StatusTooManyRequests, map[string]string{"error": msg("login.throttled")})
 		return
 	}
@@ -236,6 +238,7 @@ func (m *Manager) loginFinish(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
+		m.opt.Observer.SignIn(StepSecurityKey, ResultRejected)
 		if _, terr := m.throttle.fail(ctx, keys, now); terr != nil {
 			m.opt.Logger.Error("count failed key", "err", terr)
 		}
@@ -256,10 +259,12 @@ func (m *Manager) loginFinish(w http.ResponseWriter, r *http.Request) {
 		return err
 	})
 	if err != nil {
+		m.opt.Observer.SignIn(StepSecurityKey, ResultError)
 		m.opt.Logger.Error("security key sign-in", "err", err)
 		writeJSONStatus(w, http.StatusInternalServerError, map[string]string{"error": "unavailable"})
 		return
 	}
+	m.opt.Observer.SignIn(StepSecurityKey, ResultSuccess)
 	if err := m.throttle.succeed(ctx, keys, counted); err != nil {
 		m.opt.Logger.Error("clear failures", "err", err)
 	}

@@ -71,7 +71,7 @@ func (e *env) applyCommand() *cobra.Command {
 				return err
 			}
 			if len(ids) > 0 {
-				x := e.executor(s, conns, lease)
+				x := e.executor(s, conns, lease, nil)
 				if err := x.RunUntil(ctx, provision.UntilSettled(s, ids, wait)); err != nil {
 					return err
 				}
@@ -93,13 +93,14 @@ func (e *env) applyCommand() *cobra.Command {
 }
 
 // executor builds the outbox workers with the configured limits.
-func (e *env) executor(q provision.Queue, conns map[string]connector.Connector, lease time.Duration) *provision.Executor {
+// executor builds the outbox workers; obs, when not nil, hears every attempt (metrics).
+func (e *env) executor(q provision.Queue, conns map[string]connector.Connector, lease time.Duration, obs provision.Observer) *provision.Executor {
 	limits := map[string]provision.AppLimits{}
 	for name, c := range e.cfg.Provisioning.Apps {
 		limits[name] = provision.AppLimits{Rate: c.Rate, Burst: c.Burst, Concurrency: c.Concurrency, QuarantineAfter: c.QuarantineAfter}
 	}
 	return provision.NewExecutor(q, conns, provision.ExecutorConfig{Workers: e.cfg.Provisioning.Workers, Apps: limits,
-		Lease: lease, Clock: e.clock, Logger: e.logger})
+		Lease: lease, Clock: e.clock, Logger: e.logger, Observer: obs})
 }
 
 func (e *env) printApply(rep applyReport) error {

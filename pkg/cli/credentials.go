@@ -15,13 +15,14 @@ import (
 
 // authnManager builds sign-in from the configuration: timeouts, cookies, throttling, links, and
 // the LDAP bind check when a source delegates passwords.
-func (e *env) authnManager(s directory.Store) (*authn.Manager, error) {
+// obs, when not nil, hears every sign-in step (metrics).
+func (e *env) authnManager(s directory.Store, obs authn.Observer) (*authn.Manager, error) {
 	c := e.cfg.Authn
 	public := firstNonEmpty(c.PublicURL, e.cfg.IdP.BaseURL, "http://"+e.cfg.Listen)
 	opt := authn.Options{Store: s, Clock: e.clock, Logger: e.logger, IdleTimeout: c.SessionIdle, MaxLifetime: c.SessionMax,
 		SecureCookies: c.Secure(public), ActivationTTL: c.ActivationTTL, PublicURL: public,
 		Throttle: authn.ThrottlePolicy{AccountFree: c.Throttle.AccountFailures, IPFree: c.Throttle.IPFailures,
-			BaseDelay: c.Throttle.BaseDelay, MaxDelay: c.Throttle.MaxDelay, ResetAfter: c.Throttle.ResetAfter}}
+			BaseDelay: c.Throttle.BaseDelay, MaxDelay: c.Throttle.MaxDelay, ResetAfter: c.Throttle.ResetAfter}, Observer: obs}
 	delegates := map[string]bool{}
 	for _, src := range e.cfg.LDAP.Sources {
 		if src.DelegatedBind {
@@ -57,7 +58,7 @@ func (e *env) credentialsCommand() *cobra.Command {
 			if ttl > 0 {
 				e.cfg.Authn.ActivationTTL = ttl
 			}
-			m, err := e.authnManager(s)
+			m, err := e.authnManager(s, nil)
 			if err != nil {
 				return err
 			}

@@ -27,7 +27,7 @@ type serveProvisioning struct {
 	wg   sync.WaitGroup
 }
 
-func (e *env) openServeProvisioning(ctx context.Context, s *sqlstore.Store) (*serveProvisioning, error) {
+func (e *env) openServeProvisioning(ctx context.Context, s *sqlstore.Store, obs provision.Observer) (*serveProvisioning, error) {
 	if len(e.cfg.Provisioning.Apps) == 0 {
 		e.logger.Info("provisioning off: no provisioning.apps configured")
 		return nil, nil
@@ -40,7 +40,7 @@ func (e *env) openServeProvisioning(ctx context.Context, s *sqlstore.Store) (*se
 	if err != nil {
 		return nil, err
 	}
-	x := e.executor(s, p.Connectors, 2*time.Minute)
+	x := e.executor(s, p.Connectors, 2*time.Minute, obs)
 	return &serveProvisioning{x: x, r: &provision.Reconciler{Planner: p, Queue: s, Notify: x.Notify, Logger: e.logger}, spec: spec, e: e}, nil
 }
 
@@ -88,4 +88,13 @@ func (p *serveProvisioning) schedule(ctx context.Context) (stop func()) {
 	}
 	c.Start()
 	return func() { <-c.Stop().Done() }
+}
+
+// paused is the metrics' view of the apps this process holds back for a rate limit; nil when
+// provisioning is off.
+func (p *serveProvisioning) paused() func() map[string]time.Duration {
+	if p == nil {
+		return nil
+	}
+	return p.x.Paused
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"os/signal"
 	"syscall"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/tenure-id/tenure/pkg/ldapsync"
 	"github.com/tenure-id/tenure/pkg/lifecycle"
+	"github.com/tenure-id/tenure/pkg/metrics"
 	"github.com/tenure-id/tenure/pkg/server"
 )
 
@@ -29,10 +31,15 @@ func (e *env) serveCommand() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			prov, err := e.openServeProvisioning(ctx, s)
+			// The registry exists even with metrics.enabled false, so the engines' observers are
+			// never nil; it is just not served then.
+			reg := metrics.New(metrics.Options{Version: buildVersion().Version, Clock: e.clock, Outbox: s,
+				Apps: sortedKeysOf(e.cfg.Provisioning.Apps), Logger: e.logger})
+			prov, err := e.openServeProvisioning(ctx, s, reg)
 			if err != nil {
 				return err
 			}
+			reg.SetPaused(prov.paused())
 			defer prov.wait()
 			var sched *lifecycle.Scheduler
 			eng, err := e.lifecycleEngineHooked(s, func() {
@@ -51,9 +58,13 @@ func (e *env) serveCommand() *cobra.Command {
 				return err
 			}
 
-			srvCfg := server.Config{DB: s, Logger: e.logger, Version: buildVersion().Version}
+			srvCfg := server.Config{DB: s, Logger: e.logger, Version: buildVersion().Version, Observer: reg}
+			if srvCfg.Metrics, err = e.metricsHandler(reg); err != nil {
+				return err
+			}
 			if token, secret := e.cfg.HR.Webhook.Secrets(e.getenv); token != "" || secret != "" {
-				h, err := server.NewHRWebhook(server.HRWebhookConfig{Engine: eng, Token: token, Secret: secret, Clock: e.clock, Logger: e.logger})
+				h, err := server.NewHRWebhook(server.HRWebhookConfig{Engine: eng, Token: token, Secret: secret, Clock: e.clock, Logger: e.logger,
+					Observer: reg})
 				if err != nil {
 					return err
 				}
@@ -62,12 +73,12 @@ func (e *env) serveCommand() *cobra.Command {
 				e.logger.Info("HR webhook off: set hr.webhook.token_env or hr.webhook.secret_env to enable POST /api/v1/hr/events")
 			}
 
-			auth, err := e.authnManager(s)
+			auth, err := e.authnManager(s, reg)
 			if err != nil {
 				return err
 			}
 			srvCfg.Auth = auth.Handler()
-			if srvCfg.SAML, err = e.samlIdP(ctx, s, auth, firstNonEmpty(listen, e.cfg.Listen)); err != nil {
+			if srvCfg.SAML, err = e.samlIdP(ctx, s, auth, firstNonEmpty(listen, e.cfg.Listen), reg); err != nil {
 				return err
 			}
 
@@ -76,7 +87,7 @@ func (e *env) serveCommand() *cobra.Command {
 			go func() {
 				background <- s.RunAsLeader(ctx, "scheduler", func(lctx context.Context) error {
 					e.logger.Info("scheduler running on this replica", "ldap_jobs", len(jobs))
-					stopJobs := startLDAPJobs(lctx, jobs, e)
+					stopJobs := startLDAPJobs(lctx, jobs, e, reg)
 					defer stopJobs()
 					defer prov.schedule(lctx)()
 					return sched.Run(lctx)
@@ -97,11 +108,16 @@ func (e *env) serveCommand() *cobra.Command {
 }
 
 // startLDAPJobs runs each LDAP source's scheduled sync on its cron spec until stopped.
-func startLDAPJobs(ctx context.Context, jobs []ldapsync.Job, e *env) (stop func()) {
+func startLDAPJobs(ctx context.Context, jobs []ldapsync.Job, e *env, reg *metrics.Registry) (stop func()) {
 	c := cron.New()
 	for _, j := range jobs {
 		if _, err := c.AddFunc(j.Spec, func() {
-			if res, err := j.Run(ctx); err != nil {
+			start := time.Now()
+			res, err := j.Run(ctx)
+			if !errors.Is(err, ldapsync.ErrBusy) {
+				reg.LDAPSynced(j.Source, res.Read, time.Since(start), err)
+			}
+			if err != nil {
 				e.logger.Warn("scheduled ldap sync", "source", j.Source, "err", err)
 			} else {
 				e.logger.Info("scheduled ldap sync", "source", j.Source, "summary", res)

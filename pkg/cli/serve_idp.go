@@ -17,7 +17,7 @@ const defaultAccessRefresh = 30 * time.Second
 
 // samlIdP builds the SAML IdP served under /saml/, or returns nil (with a log line saying why)
 // when the access policy cannot be loaded: without it nobody could be let in anyway.
-func (e *env) samlIdP(ctx context.Context, s *sqlstore.Store, sessions idp.Sessions, listen string) (http.Handler, error) {
+func (e *env) samlIdP(ctx context.Context, s *sqlstore.Store, sessions idp.Sessions, listen string, obs idp.Observer) (http.Handler, error) {
 	c := e.cfg.IdP
 	base, err := url.Parse(firstNonEmpty(c.BaseURL, "http://"+listen))
 	if err != nil || base.Host == "" {
@@ -47,7 +47,7 @@ func (e *env) samlIdP(ctx context.Context, s *sqlstore.Store, sessions idp.Sessi
 		}}
 	p, err := idp.New(idp.Config{BaseURL: base, EntityID: c.EntityID, Key: keys.Key, Cert: keys.Cert, NextCert: keys.NextCert,
 		NameIDKey: keys.NameIDKey, AssertionLifetime: c.AssertionLifetime, Sessions: sessions, People: s,
-		ServiceProviders: s, Access: access, Audit: s, Logger: e.logger})
+		ServiceProviders: s, Access: access, Audit: s, Logger: e.logger, Observer: obs})
 	if err != nil {
 		return nil, err
 	}

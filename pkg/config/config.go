@@ -32,6 +32,8 @@ type Config struct {
 	IdP IdP `yaml:"idp"`
 	// Authn configures sign-in and sessions (pkg/config/authn.go).
 	Authn Authn `yaml:"authn"`
+	// Metrics configures GET /metrics (pkg/config/metrics.go).
+	Metrics Metrics `yaml:"metrics"`
 }
 
 // Log says how Tenure logs.

@@ -14,9 +14,17 @@ import (
 // crewjam's default writer does, without html/template: the base64 response needs no escaping
 // and is most of the page, so building the page directly saves the template's scan of it on
 // every sign-in. Without JavaScript the Continue button submits the form.
-type formWriter struct{}
+type formWriter struct{ obs Observer }
 
-func (formWriter) WriteResponse(w http.ResponseWriter, req *saml.IdpAuthnRequest) error {
+func (f formWriter) WriteResponse(w http.ResponseWriter, req *saml.IdpAuthnRequest) error {
+	err := f.write(w, req)
+	if err == nil {
+		f.obs.SAMLResponse(req.ServiceProviderMetadata.EntityID, SAMLIssued)
+	}
+	return err
+}
+
+func (formWriter) write(w http.ResponseWriter, req *saml.IdpAuthnRequest) error {
 	if req.ACSEndpoint != nil && req.ACSEndpoint.Binding == saml.HTTPPostSimpleSignBinding {
 		return req.WriteResponse(w)
 	}

@@ -86,6 +86,8 @@ type Config struct {
 	// Clock drives every time the IdP issues and checks; the real clock when nil.
 	Clock  *dsig.Clock
 	Logger *slog.Logger
+	// Observer hears each response issued or refused (metrics); nothing when nil.
+	Observer Observer
 }
 
 // IdP serves /saml/.
@@ -121,6 +123,9 @@ func New(cfg Config) (*IdP, error) {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = dsig.NewRealClock()
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	if cfg.AssertionLifetime <= 0 {
 		cfg.AssertionLifetime = saml.MaxIssueDelay
@@ -158,7 +163,7 @@ func New(cfg Config) (*IdP, error) {
 		Clock:                   cfg.Clock,
 		NameIDFormats:           []saml.NameIDFormat{saml.PersistentNameIDFormat, saml.EmailAddressNameIDFormat, saml.UnspecifiedNameIDFormat},
 		OnError:                 p.onError,
-		ResponseWriter:          formWriter{},
+		ResponseWriter:          formWriter{obs: cfg.Observer},
 		ReplayCache:             replay,
 	}
 	if cfg.NextCert != nil {

@@ -160,6 +160,7 @@ func (p *IdP) refuse(ctx context.Context, w http.ResponseWriter, person identity
 		p.log.Error("saml: audit refused sign-in", "err", err)
 	}
 	p.log.Warn("saml: sign-in refused", "person", person.ID, "sp", spID, "reason", why)
+	p.cfg.Observer.SAMLResponse(spID, SAMLRefused)
 	p.page(w, http.StatusForbidden, msg)
 }
 
@@ -265,7 +266,7 @@ func (p *IdP) answer(w http.ResponseWriter, r *http.Request, req *saml.IdpAuthnR
 		p.onError(w, r, http.StatusInternalServerError, fmt.Errorf("failed to make assertion: %w", err))
 		return
 	}
-	if err := (formWriter{}).WriteResponse(w, req); err != nil {
+	if err := (formWriter{obs: p.cfg.Observer}).WriteResponse(w, req); err != nil {
 		p.onError(w, r, http.StatusInternalServerError, fmt.Errorf("failed to write response: %w", err))
 	}
 }

@@ -53,6 +53,8 @@ type ExecutorConfig struct {
 	// Rand draws the jitter in [0,1) (math/rand/v2).
 	Rand   func() float64
 	Logger *slog.Logger
+	// Observer hears each attempt's result (metrics); nothing when nil.
+	Observer Observer
 }
 
 // Executor runs outbox ops against their apps: per-app token buckets, pauses and concurrency,
@@ -102,6 +104,9 @@ func NewExecutor(q Queue, conns map[string]connector.Connector, cfg ExecutorConf
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
 	}
 	x := &Executor{q: q, cfg: cfg, apps: map[string]*appRunner{}, global: make(chan struct{}, cfg.Workers),
 		results: make(chan outcome, 1024), wake: make(chan struct{}, 1)}

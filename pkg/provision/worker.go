@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/tenure-id/tenure/pkg/connector"
 	"github.com/tenure-id/tenure/pkg/directory"
@@ -162,7 +163,11 @@ func (x *Executor) work(ctx context.Context, a *appRunner) {
 			x.results <- outcome{app: a, res: *held}
 			continue
 		}
+		start := time.Now()
 		res := x.attempt(ctx, a, op)
+		if r := attemptResult(res); r != "" {
+			x.cfg.Observer.OpAttempted(a.name, r, time.Since(start))
+		}
 		if slot {
 			<-x.global
 		}

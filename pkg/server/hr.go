@@ -44,6 +44,8 @@ type HRWebhookConfig struct {
 	// MaxSkew is how old (or early) a signed request may be; 5 minutes when zero.
 	MaxSkew time.Duration
 	Logger  *slog.Logger
+	// Observer hears each push's result (metrics); nothing when nil.
+	Observer HRObserver
 }
 
 const maxHRBody = 1 << 20
@@ -62,14 +64,20 @@ func NewHRWebhook(cfg HRWebhookConfig) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopHRObserver{}
+	}
+	obs := cfg.Observer
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxHRBody))
 		if err != nil {
+			obs.HRPush(HRPushInvalid)
 			writeError(w, http.StatusRequestEntityTooLarge, "body over 1 MiB or unreadable")
 			return
 		}
 		how, err := cfg.authenticate(r, body)
 		if err != nil {
+			obs.HRPush(HRPushUnauthorized)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tenure-hr"`)
 			writeError(w, http.StatusUnauthorized, err.Error())
 			return
@@ -79,10 +87,12 @@ func NewHRWebhook(cfg HRWebhookConfig) (http.Handler, error) {
 		switch {
 		case errors.As(err, &se):
 			// The sender did nothing wrong: say so, and let it retry.
+			obs.HRPush(HRPushError)
 			cfg.Logger.Error("hr webhook: reading the directory", "err", se.err)
 			writeError(w, http.StatusInternalServerError, "could not read the directory; retry later")
 			return
 		case err != nil:
+			obs.HRPush(HRPushInvalid)
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
@@ -91,22 +101,32 @@ func NewHRWebhook(cfg HRWebhookConfig) (http.Handler, error) {
 		var held *lifecycle.HeldError
 		switch {
 		case errors.As(err, &held):
+			obs.HRPush(HRPushHeld)
 			writeJSON(w, http.StatusConflict, map[string]any{"error": err.Error(), "held": held})
 			return
 		case errors.Is(err, identity.ErrInvalid):
+			obs.HRPush(HRPushInvalid)
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		case err != nil:
+			obs.HRPush(HRPushError)
 			cfg.Logger.Error("hr webhook", "err", err)
 			writeError(w, http.StatusInternalServerError, "could not record the events; retry later")
 			return
 		}
-		status := http.StatusAccepted
+		status, result := http.StatusAccepted, HRPushAccepted
 		switch {
 		case rep.Duplicates == len(rep.Outcomes):
-			status = http.StatusConflict // a replay: every event was already received
+			status, result = http.StatusConflict, HRPushReplay // every event was already received
 		case rep.Rejected > 0:
-			status = http.StatusUnprocessableEntity
+			status, result = http.StatusUnprocessableEntity, HRPushPartial
+		}
+		obs.HRPush(result)
+		for outcome, n := range map[string]int{HREventsApplied: rep.Applied, HREventsScheduled: rep.Scheduled,
+			HREventsRejected: rep.Rejected, HREventsDuplicate: rep.Duplicates} {
+			if n > 0 {
+				obs.HREvents(outcome, n)
+			}
 		}
 		writeJSON(w, status, rep)
 	}), nil

@@ -32,6 +32,10 @@ type Config struct {
 	Auth http.Handler
 	// SAML, when set, serves the SAML identity provider under /saml/ (idp.IdP.Handler).
 	SAML http.Handler
+	// Metrics, when set, serves GET /metrics (metrics.Registry.Handler).
+	Metrics http.Handler
+	// Observer, when set, hears every request served, by route pattern.
+	Observer HTTPObserver
 }
 
 // New returns the root handler.
@@ -69,7 +73,10 @@ func New(cfg Config) http.Handler {
 	if cfg.SAML != nil {
 		mux.Handle("/saml/", cfg.SAML)
 	}
-	return logRequests(cfg.Logger, mux)
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	return logRequests(cfg.Logger, cfg.Observer, mux)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -89,12 +96,21 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.ResponseWriter.WriteHeader(code)
 }
 
-func logRequests(l *slog.Logger, next http.Handler) http.Handler {
+// Unwrap lets http.ResponseController reach the connection's own writer (flush, deadlines).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func logRequests(l *slog.Logger, obs HTTPObserver, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
-		l.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start))
+		took := time.Since(start)
+		l.Debug("http", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", took)
+		if obs != nil {
+			// The mux has set r.Pattern to the route that served the request: a label with a
+			// fixed set of values, where the raw path would grow one per URL ever asked for.
+			obs.HTTPRequest(routeOf(r.Pattern), methodOf(r.Method), rec.status, took)
+		}
 	})
 }
 
