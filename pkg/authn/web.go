@@ -7,7 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
-	"net"
+	"github.com/tenure-id/tenure/pkg/clientip"
 	"net/http"
 	"time"
 )
@@ -112,12 +112,5 @@ func csrfToken(r *http.Request) string {
 	return s
 }
 
-// clientIP is the peer address. A proxy in front would make every visitor one IP; trusting
-// X-Forwarded-For safely needs the proxy's address configured, which Tenure does not have yet.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the visitor's address: the peer, or whom a trusted proxy names (pkg/clientip).
+func clientIP(r *http.Request) string { return clientip.From(r) }

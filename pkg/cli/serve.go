@@ -59,6 +59,9 @@ func (e *env) serveCommand() *cobra.Command {
 			}
 
 			srvCfg := server.Config{DB: s, Logger: e.logger, Version: buildVersion().Version, Observer: reg}
+			if srvCfg.Proxies, err = e.cfg.HTTP.Trust(); err != nil {
+				return err
+			}
 			if srvCfg.Metrics, err = e.metricsHandler(reg); err != nil {
 				return err
 			}

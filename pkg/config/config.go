@@ -34,6 +34,8 @@ type Config struct {
 	Authn Authn `yaml:"authn"`
 	// Metrics configures GET /metrics (pkg/config/metrics.go).
 	Metrics Metrics `yaml:"metrics"`
+	// HTTP configures how serve sees visitors behind proxies (pkg/config/http.go).
+	HTTP HTTP `yaml:"http"`
 }
 
 // Log says how Tenure logs.
@@ -91,6 +93,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Authn.Validate(); err != nil {
+		return err
+	}
+	if _, err := c.HTTP.Trust(); err != nil {
 		return err
 	}
 	if err := c.LDAP.Validate(); err != nil {

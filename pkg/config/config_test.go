@@ -21,6 +21,10 @@ func TestParse(t *testing.T) {
 		{name: "bad level", doc: "log:\n  level: loud\n", errMatch: `log.level: "loud"`},
 		{name: "bad format", doc: "log:\n  format: xml\n", errMatch: `log.format: "xml"`},
 		{name: "not yaml", doc: "db: [", errMatch: "yaml"},
+		{name: "trusted proxies", doc: "http:\n  trusted_proxies: [10.0.0.0/8, \"::1\"]\n",
+			want: Config{HTTP: HTTP{TrustedProxies: []string{"10.0.0.0/8", "::1"}}}},
+		{name: "a trusted proxy by name", doc: "http:\n  trusted_proxies: [10.0.0.0/8, lb.internal]\n",
+			errMatch: `http.trusted_proxies[1]: "lb.internal" is not an IP address or CIDR prefix`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

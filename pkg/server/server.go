@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tenure-id/tenure/pkg/clientip"
 	"log/slog"
 	"net"
 	"net/http"
@@ -36,6 +37,8 @@ type Config struct {
 	Metrics http.Handler
 	// Observer, when set, hears every request served, by route pattern.
 	Observer HTTPObserver
+	// Proxies are the reverse proxies trusted to name the visitor (clientip.From).
+	Proxies clientip.Trust
 }
 
 // New returns the root handler.
@@ -76,7 +79,7 @@ func New(cfg Config) http.Handler {
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
-	return logRequests(cfg.Logger, cfg.Observer, mux)
+	return cfg.Proxies.Middleware(logRequests(cfg.Logger, cfg.Observer, mux))
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
