@@ -86,7 +86,7 @@ func (h *users) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Res
 	if err != nil {
 		return scim.Resource{}, h.p.internal("reading the hired person", err)
 	}
-	return v.resource(ctx, p)
+	return h.respond(ctx, p) // a fresh view: the hire may have made org units
 }
 
 // Replace implements scim.ResourceHandler (PUT): the whole user as given.
@@ -163,12 +163,10 @@ func (h *users) update(ctx context.Context, v *view, cur identity.Person, u user
 	if u.UserName != was.UserName && !strings.EqualFold(u.UserName, was.UserName) {
 		return scim.Resource{}, mutability("userName: %q is assigned at hire and cannot change over SCIM (it is %q)", u.UserName, was.UserName)
 	}
-	emp, err := u.employeeID()
-	if err != nil {
-		return scim.Resource{}, err
-	}
-	if emp != "" && emp != cur.EmployeeID {
-		return scim.Resource{}, mutability("externalId/employeeNumber: the employee ID %q cannot change (it is %q)", emp, cur.EmployeeID)
+	for attr, emp := range map[string]string{"externalId": u.ExternalID, "employeeNumber": u.EmployeeNumber} {
+		if emp != "" && emp != cur.EmployeeID {
+			return scim.Resource{}, mutability("%s: the employee ID %q cannot change (it is %q)", attr, emp, cur.EmployeeID)
+		}
 	}
 	if u.WorkEmail == "" {
 		u.WorkEmail = cur.WorkEmail // the lifecycle changes a work email but never removes it
@@ -205,7 +203,7 @@ func (h *users) update(ctx context.Context, v *view, cur identity.Person, u user
 	if err != nil {
 		return scim.Resource{}, h.p.internal("reading the changed person", err)
 	}
-	return v.resource(ctx, p)
+	return h.respond(ctx, p) // a fresh view: the change may have made org units
 }
 
 // currentChange is the person as a Change, to tell whether a write to a terminated person

@@ -97,13 +97,13 @@ func (e *scimEnv) do(t *testing.T, r scimReq) (int, map[string]any) {
 // userBody is a POST body for a new worker.
 func userBody(emp, userName, given, family, email, dept string) string {
 	b, _ := json.Marshal(map[string]any{
-		"schemas":    []string{scimserver.UserSchema, scimserver.EnterpriseSchema},
-		"userName":   userName,
-		"externalId": emp,
-		"name":       map[string]any{"givenName": given, "familyName": family},
-		"title":      "Engineer",
-		"emails":     []any{map[string]any{"value": email, "type": "work", "primary": true}},
-		"active":     true,
+		"schemas":                   []string{scimserver.UserSchema, scimserver.EnterpriseSchema},
+		"userName":                  userName,
+		"externalId":                emp,
+		"name":                      map[string]any{"givenName": given, "familyName": family},
+		"title":                     "Engineer",
+		"emails":                    []any{map[string]any{"value": email, "type": "work", "primary": true}},
+		"active":                    true,
 		scimserver.EnterpriseSchema: map[string]any{"organization": "Pied Piper", "department": dept},
 	})
 	return string(b)
