@@ -44,11 +44,15 @@ func TestSCIMUserLifecycle(t *testing.T) {
 		{"patch title and manager", "PATCH", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
 			{"op":"Replace","path":"title","value":"CTO"},
 			{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":{"value":"` + boss["id"].(string) + `"}}]}`,
-			func(p identity.Person) bool { return p.JobTitle == "CTO" && p.ManagerID == boss["id"] && p.Status == identity.Active }},
+			func(p identity.Person) bool {
+				return p.JobTitle == "CTO" && p.ManagerID == boss["id"] && p.Status == identity.Active
+			}},
 		{"patch work email, path-less dotted keys", "PATCH", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[
 			{"op":"replace","value":{"name.givenName":"Richie","emails[type eq \"work\"].value":"x@y.test"}},
 			{"op":"replace","path":"emails[type eq \"work\"].value","value":"rh@piedpiper.test"}]}`,
-			func(p identity.Person) bool { return p.LegalFirstName == "Richie" && p.WorkEmail == "rh@piedpiper.test" }},
+			func(p identity.Person) bool {
+				return p.LegalFirstName == "Richie" && p.WorkEmail == "rh@piedpiper.test"
+			}},
 		{"deactivate: terminated now", "PATCH", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`,
 			func(p identity.Person) bool { return p.Status == identity.Terminated && p.EndDate != nil }},
 		{"reactivate: rehired", "PATCH", `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"active","value":true}]}`,
