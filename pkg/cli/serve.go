@@ -21,7 +21,7 @@ func (e *env) serveCommand() *cobra.Command {
 	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve HTTP (health, HR webhook) and run the scheduler (due HR events, LDAP syncs)",
+		Short: "Serve HTTP (health, sign-in, SAML, SCIM, HR webhook) and run the scheduler (due HR events, LDAP syncs)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -74,6 +74,10 @@ func (e *env) serveCommand() *cobra.Command {
 				srvCfg.HREvents = h
 			} else {
 				e.logger.Info("HR webhook off: set hr.webhook.token_env or hr.webhook.secret_env to enable POST /api/v1/hr/events")
+			}
+
+			if srvCfg.SCIM, err = server.NewSCIM(server.SCIMConfig{Directory: s, Engine: eng, Clock: e.clock, Logger: e.logger}); err != nil {
+				return err
 			}
 
 			auth, err := e.authnManager(s, reg)

@@ -155,6 +155,7 @@ type Store interface {
 	SAMLRegistry
 	Outbox
 	Authn
+	SCIMTokens
 	// InTx runs fn in one transaction: every write fn makes through tx is committed together,
 	// or, if fn returns an error or panics, none is.
 	InTx(ctx context.Context, fn func(tx Store) error) error

@@ -46,9 +46,12 @@ var Fields = []string{FieldEmployeeID, FieldFirstName, FieldLastName, FieldPrefe
 // Data is what HR says about one person. It is the payload of every event, so an event carries
 // the full picture HR had when it sent it; each event type applies only its own part.
 type Data struct {
-	FirstName      string                  `json:"first_name,omitempty"`
-	LastName       string                  `json:"last_name,omitempty"`
-	PreferredName  string                  `json:"preferred_name,omitempty"`
+	FirstName     string `json:"first_name,omitempty"`
+	LastName      string `json:"last_name,omitempty"`
+	PreferredName string `json:"preferred_name,omitempty"`
+	// Username, on a hire, is the username the sender has already given the person (a SCIM
+	// client's userName); empty lets the naming pattern choose.
+	Username       string                  `json:"username,omitempty"`
 	WorkEmail      string                  `json:"email,omitempty"`
 	PersonalEmail  string                  `json:"personal_email,omitempty"`
 	EmploymentType identity.EmploymentType `json:"employment_type,omitempty"`

@@ -325,6 +325,17 @@ func (e *Engine) name(ctx context.Context, tx directory.Store, idx *index, p *id
 	if p.Username != "" {
 		return nil
 	}
+	if u := strings.ToLower(strings.TrimSpace(data.Username)); u != "" {
+		taken, err := idx.taken(ctx, tx)(u)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return reject("username %s belongs to someone else", u)
+		}
+		p.Username = u
+		return nil
+	}
 	first := data.PreferredName
 	if first == "" {
 		first = p.LegalFirstName

@@ -1,6 +1,7 @@
-// Package server is Tenure's HTTP front: it wires the handlers every engine contributes
-// (health now; SAML, SCIM, HR webhook and the admin API as they land) behind common middleware,
-// and shuts down gracefully so in-flight requests finish.
+// Package server is Tenure's HTTP front: health and readiness, sign-in (login, MFA,
+// activation), the SAML identity provider, the SCIM 2.0 service provider under /scim/v2 and
+// the HR webhook, behind common middleware; it shuts down gracefully so in-flight requests
+// finish.
 package server
 
 import (
@@ -39,6 +40,8 @@ type Config struct {
 	Observer HTTPObserver
 	// Proxies are the reverse proxies trusted to name the visitor (clientip.From).
 	Proxies clientip.Trust
+	// SCIM, when set, serves the SCIM 2.0 service provider under /scim/v2/ (NewSCIM).
+	SCIM http.Handler
 }
 
 // New returns the root handler.
@@ -78,6 +81,9 @@ func New(cfg Config) http.Handler {
 	}
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	if cfg.SCIM != nil {
+		mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", cfg.SCIM))
 	}
 	return cfg.Proxies.Middleware(logRequests(cfg.Logger, cfg.Observer, mux))
 }
