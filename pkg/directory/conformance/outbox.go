@@ -23,6 +23,7 @@ func outboxTests() []subTest {
 		{"OutboxConcurrentClaimersNeverShare", testOutboxConcurrentClaims},
 		{"OutboxFinishRecordsAccountAndAudit", testOutboxFinish},
 		{"OutboxQuarantineAndRetry", testOutboxQuarantine},
+		{"OutboxQuarantineThenSuccessInOneBatch", testOutboxQuarantineThenSuccessInOneBatch},
 		{"OutboxUrgentReleaseAndOpenCounts", testOutboxRelease},
 	}
 }
@@ -327,6 +328,43 @@ func testOutboxQuarantine(t *testing.T, s directory.Store) {
 		if o.ID == ops[0].ID && o.Attempts != 1 {
 			t.Errorf("requeued op attempts = %d; want a fresh count (1 after this claim)", o.Attempts)
 		}
+	}
+}
+
+// A streak that reaches the threshold quarantines the app even when a success follows in the
+// same batch (a request that was already in flight when the app broke), whether the streak
+// began in an earlier batch or in this one.
+func testOutboxQuarantineThenSuccessInOneBatch(t *testing.T, s directory.Store) {
+	ctx := testContext(t)
+	var ops []directory.OutboxOp
+	for i := range 4 {
+		ops = append(ops, newOp("hubspot", fmt.Sprintf("h%d", i), false), newOp("github", fmt.Sprintf("g%d", i), false))
+	}
+	mustEnqueue(t, ctx, s, ops...)
+	claimed := mustClaim(t, ctx, s, directory.OutboxClaim{Owner: "w1", Limit: 8})
+	byApp := map[string][]directory.OutboxOp{}
+	for _, o := range claimed {
+		byApp[o.App] = append(byApp[o.App], o)
+	}
+	failed := func(o directory.OutboxOp) directory.OutboxResult {
+		return directory.OutboxResult{ID: o.ID, State: directory.OpFailed, Error: "HTTP 401", QuarantineAfter: 3}
+	}
+	h, g := byApp["hubspot"], byApp["github"]
+	// HubSpot: one failure recorded earlier, then two more and a success in one batch.
+	finish(t, ctx, s, "w1", failed(h[0]))
+	finish(t, ctx, s, "w1", failed(h[1]), failed(h[2]), directory.OutboxResult{ID: h[3].ID, State: directory.OpDone},
+		// GitHub: three failures and then a success, all in one batch.
+		failed(g[0]), failed(g[1]), failed(g[2]), directory.OutboxResult{ID: g[3].ID, State: directory.OpDone})
+	apps, err := s.OutboxApps(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, a := range apps {
+		got[a.App] = a.QuarantinedAt != nil
+	}
+	if !got["hubspot"] || !got["github"] {
+		t.Errorf("OutboxApps = %+v; want hubspot and github quarantined: each reached 3 failures in a row", apps)
 	}
 }
 

@@ -121,10 +121,15 @@ func (s *Store) FinishOps(ctx context.Context, owner string, results []directory
 type appCounts map[string]*appCount
 
 type appCount struct {
-	reset     bool // a success came first (the streak restarts before the failures below)
-	failures  int
-	lastError string
-	threshold int
+	reset bool // a success came in the batch
+	// lead counts the failures before the batch's first success, which extend the stored
+	// streak; failures those since its last success (lead when none came); longest the
+	// longest run of failures after a success. A streak that reached the threshold quarantines
+	// the app even if a success follows in the same batch (a request already in flight when
+	// the app broke): the executor quarantined it on seeing the same results in order.
+	lead, failures, longest int
+	lastError               string
+	threshold               int
 }
 
 func (c appCounts) note(app string, res directory.OutboxResult) {
@@ -138,6 +143,11 @@ func (c appCounts) note(app string, res directory.OutboxResult) {
 		return
 	}
 	a.failures++
+	if a.reset {
+		a.longest = max(a.longest, a.failures)
+	} else {
+		a.lead++
+	}
 	a.lastError, a.threshold = res.Error, res.QuarantineAfter
 }
 
@@ -151,7 +161,9 @@ func (s *Store) saveAppCounts(ctx context.Context, counts appCounts, now time.Ti
 			return fmt.Errorf("outbox app %s: %w", app, err)
 		}
 		exists := row.App != ""
-		if c.failures == 0 {
+		run := max(row.Failures+c.lead, c.longest) // the longest streak the batch saw
+		reached := c.threshold > 0 && run >= c.threshold
+		if c.failures == 0 && !reached {
 			if exists && row.Failures != 0 {
 				if err := db.Model(&outboxAppRow{}).Where("app = ?", app).Updates(map[string]any{"failures": 0, "updated_at": now}).Error; err != nil {
 					return err
@@ -160,12 +172,14 @@ func (s *Store) saveAppCounts(ctx context.Context, counts appCounts, now time.Ti
 			continue
 		}
 		if c.reset {
-			row.Failures = 0
+			row.Failures = c.failures
+		} else {
+			row.Failures += c.failures
 		}
-		row.App, row.Failures, row.LastError, row.UpdatedAt = app, row.Failures+c.failures, c.lastError, now
-		if row.QuarantinedAt == nil && c.threshold > 0 && row.Failures >= c.threshold {
+		row.App, row.LastError, row.UpdatedAt = app, c.lastError, now
+		if row.QuarantinedAt == nil && reached {
 			row.QuarantinedAt = &now
-			after, _ := marshalAudit(map[string]any{"app": app, "consecutive_failures": row.Failures})
+			after, _ := marshalAudit(map[string]any{"app": app, "consecutive_failures": run})
 			if _, err := s.appendAudit(ctx, identity.AuditRecord{Action: "provision.quarantine", Target: "app:" + app,
 				After: after, Reason: c.lastError}); err != nil {
 				return err
