@@ -50,7 +50,10 @@ func (x *Executor) refreshQuarantine(ctx context.Context) error {
 		switch {
 		case listed && s.QuarantinedAt != nil:
 			a.quarantined = true
-		case !listed && a.quarantined:
+		case !listed && a.quarantined && a.inflight == 0:
+			// Unlisted means lifted only once this process has recorded everything it holds
+			// for the app: the failures that quarantined it here may still be on their way to
+			// the store, which then lists nothing yet.
 			a.quarantined, a.failures = false, 0
 		}
 		a.mu.Unlock()
