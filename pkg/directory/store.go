@@ -153,6 +153,7 @@ type Store interface {
 	LDAPFederation
 	HRBulk
 	SAMLRegistry
+	SAMLParking
 	Outbox
 	Authn
 	// InTx runs fn in one transaction: every write fn makes through tx is committed together,
