@@ -166,7 +166,7 @@ func newFixture(t testing.TB, opts fixtureOpts) *fixture {
 		mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "login page") })
 	}
 	f.idp, err = idp.New(idp.Config{BaseURL: base, Key: keys.Key, Cert: keys.Cert, NextCert: opts.nextCert, NameIDKey: keys.NameIDKey,
-		AssertionLifetime: opts.lifetime, Sessions: sessions, People: store, ServiceProviders: store, Access: access, Audit: store})
+		AssertionLifetime: opts.lifetime, Sessions: sessions, People: store, ServiceProviders: store, Access: access, Audit: store, Parking: store})
 	if err != nil {
 		t.Fatal(err)
 	}
