@@ -21,7 +21,7 @@ func (e *env) serveCommand() *cobra.Command {
 	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve HTTP (health, sign-in, SAML, SCIM, HR webhook) and run the scheduler (due HR events, LDAP syncs)",
+		Short: "Serve HTTP (health, metrics, sign-in, SAML, SCIM, HR webhook) and run the scheduler (due HR events, LDAP syncs, sign-in purge)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -96,6 +96,7 @@ func (e *env) serveCommand() *cobra.Command {
 					e.logger.Info("scheduler running on this replica", "ldap_jobs", len(jobs))
 					stopJobs := startLDAPJobs(lctx, jobs, e, reg)
 					defer stopJobs()
+					defer startAuthnPurge(lctx, auth, e.cfg.Authn.Purge(), e.logger)()
 					defer prov.schedule(lctx)()
 					return sched.Run(lctx)
 				})

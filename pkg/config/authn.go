@@ -27,6 +27,21 @@ type Authn struct {
 		MaxDelay        time.Duration `yaml:"max_delay"`        // longest lock (15m)
 		ResetAfter      time.Duration `yaml:"reset_after"`      // quiet time that forgets failures (12h)
 	} `yaml:"throttle"`
+	// PurgeInterval is how often `tenure serve` (the leader replica only) removes expired
+	// sessions, used or expired activation links, stale throttle counters and expired parked
+	// SAML requests (1h).
+	PurgeInterval time.Duration `yaml:"purge_interval"`
+}
+
+// DefaultPurgeInterval is PurgeInterval when unset.
+const DefaultPurgeInterval = time.Hour
+
+// Purge returns the purge interval, the default when unset.
+func (a Authn) Purge() time.Duration {
+	if a.PurgeInterval == 0 {
+		return DefaultPurgeInterval
+	}
+	return a.PurgeInterval
 }
 
 // Validate checks the authn section, naming the bad key.
@@ -51,6 +66,10 @@ func (a Authn) Validate() error {
 		if d.v < 0 || d.v > d.limit {
 			return fmt.Errorf("%s: %s is not between 0 and %s", d.key, d.v, d.limit)
 		}
+	}
+	// Each purge takes the writers' lock: more often than once a minute would only contend.
+	if a.PurgeInterval != 0 && (a.PurgeInterval < time.Minute || a.PurgeInterval > 7*24*time.Hour) {
+		return fmt.Errorf("authn.purge_interval: %s is not between 1m and 168h", a.PurgeInterval)
 	}
 	if a.SessionIdle > 0 && a.SessionMax > 0 && a.SessionIdle > a.SessionMax {
 		return fmt.Errorf("authn.session_idle: %s is longer than authn.session_max %s", a.SessionIdle, a.SessionMax)

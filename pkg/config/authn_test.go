@@ -8,14 +8,17 @@ import (
 
 func TestAuthnSection(t *testing.T) {
 	cfg, err := Parse(strings.NewReader("authn:\n  public_url: https://id.example.com\n  session_idle: 15m\n  session_max: 8h\n" +
-		"  activation_ttl: 24h\n  throttle:\n    account_failures: 3\n    base_delay: 10s\n"))
+		"  activation_ttl: 24h\n  purge_interval: 15m\n  throttle:\n    account_failures: 3\n    base_delay: 10s\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := cfg.Authn
 	if a.SessionIdle != 15*time.Minute || a.SessionMax != 8*time.Hour || a.ActivationTTL != 24*time.Hour ||
-		a.Throttle.AccountFailures != 3 || a.Throttle.BaseDelay != 10*time.Second {
+		a.Throttle.AccountFailures != 3 || a.Throttle.BaseDelay != 10*time.Second || a.Purge() != 15*time.Minute {
 		t.Errorf("parsed %+v", a)
+	}
+	if got := (Authn{}).Purge(); got != time.Hour {
+		t.Errorf("default purge interval = %s, want 1h", got)
 	}
 	if !a.Secure(a.PublicURL) {
 		t.Error("https public URL: cookies not secure by default")
@@ -36,6 +39,8 @@ func TestAuthnSection(t *testing.T) {
 		"authn:\n  activation_ttl: 2000h\n":               "authn.activation_ttl",
 		"authn:\n  throttle:\n    account_failures: -1\n": "authn.throttle",
 		"authn:\n  sesion_idle: 1m\n":                     "sesion_idle",
+		"authn:\n  purge_interval: 10s\n":                 "authn.purge_interval",
+		"authn:\n  purge_interval: -1h\n":                 "authn.purge_interval",
 	} {
 		if _, err := Parse(strings.NewReader(doc)); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%q: error %v, want one naming %s", doc, err, key)

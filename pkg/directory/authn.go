@@ -133,4 +133,36 @@ type Authn interface {
 	// PutThrottleState creates or replaces the state of st.Key.
 	PutThrottleState(ctx context.Context, st ThrottleState) error
 	DeleteThrottleState(ctx context.Context, key string) error
+
+	// PurgeAuthn deletes what sign-in left behind and nobody can use any more (see AuthnPurge)
+	// and says how many rows of each kind went. It is housekeeping, not sign-out: only rows
+	// that a sign-in check would refuse anyway are removed, so no live session ends. One audit
+	// record (authn.purge) with the counts accounts for the run when sessions or activation
+	// links went, since their creation was audited; throttle counters and parked requests
+	// never were, so they are only counted.
+	PurgeAuthn(ctx context.Context, p AuthnPurge) (AuthnPurged, error)
 }
+
+// AuthnPurge says which rows are dead. Now is required; a zero cutoff leaves its kind alone.
+type AuthnPurge struct {
+	// Now: sessions, activation links and parked SAML requests expired by then go, and so do
+	// activation links already used (a used link only ever shows "no longer valid").
+	Now time.Time
+	// IdleBefore: sessions last seen at or before it go, whatever their absolute expiry — they
+	// are dead of idleness (Now minus the idle timeout).
+	IdleBefore time.Time
+	// ThrottleBefore: counters whose last failure is at or before it, and that lock nothing at
+	// Now, go; the next failure would start them afresh anyway (Now minus the reset time).
+	ThrottleBefore time.Time
+}
+
+// AuthnPurged counts the rows one PurgeAuthn removed.
+type AuthnPurged struct {
+	Sessions     int `json:"sessions"`
+	Activations  int `json:"activations"`
+	Throttle     int `json:"throttle"`
+	SAMLRequests int `json:"saml_requests"`
+}
+
+// Total is the number of rows removed.
+func (p AuthnPurged) Total() int { return p.Sessions + p.Activations + p.Throttle + p.SAMLRequests }

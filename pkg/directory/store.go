@@ -153,6 +153,7 @@ type Store interface {
 	LDAPFederation
 	HRBulk
 	SAMLRegistry
+	SAMLParking
 	Outbox
 	Authn
 	SCIMTokens

@@ -85,13 +85,16 @@ func (f *fakeSessions) add(token string, s authn.Session) {
 	f.m[token] = s
 }
 
-// fixture is an IdP on a loopback server over a SQLite directory with two people: Alice, an
-// engineer granted the wiki, and Carl, a contractor granted nothing.
+// fixture is an IdP on a loopback server over a directory (a SQLite file unless the options
+// name a database) with two people: Alice, an engineer granted the wiki, and Carl, a
+// contractor granted nothing.
 type fixture struct {
 	store    *sqlstore.Store
+	dbURL    string
 	idp      *idp.IdP
 	srv      *httptest.Server
 	sessions *fakeSessions
+	keys     idp.Keys
 	cert     *x509.Certificate
 	certPEM  string
 	nameKey  []byte
@@ -104,12 +107,15 @@ type fixtureOpts struct {
 	// realSignIn serves pkg/authn's sign-in pages and uses its sessions instead of the fake.
 	realSignIn bool
 	lifetime   time.Duration
+	// dbURL is the database; a fresh SQLite file when empty.
+	dbURL string
 }
 
-func newFixture(t testing.TB, opts fixtureOpts) *fixture {
+// openStore opens and migrates url, closing it when t ends.
+func openStore(t testing.TB, url string) *sqlstore.Store {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{})
+	store, err := sqlstore.Open(ctx, url, sqlstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +123,18 @@ func newFixture(t testing.TB, opts fixtureOpts) *fixture {
 	if err := store.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: store, sessions: &fakeSessions{}}
+	return store
+}
+
+func newFixture(t testing.TB, opts fixtureOpts) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	if opts.dbURL == "" {
+		opts.dbURL = "sqlite://" + filepath.Join(t.TempDir(), "t.db")
+	}
+	store := openStore(t, opts.dbURL)
+	f := &fixture{store: store, dbURL: opts.dbURL, sessions: &fakeSessions{}}
+	var err error
 	f.alice, err = store.CreatePerson(ctx, identity.Person{EmployeeID: "E1", LegalFirstName: "Alice", LegalLastName: "Liddell",
 		PreferredName: "Ally", Username: "alice", WorkEmail: "alice@piedpiper.test", EmploymentType: identity.Employee,
 		Status: identity.Active, JobTitle: "Software Engineer"})
@@ -129,6 +146,20 @@ func newFixture(t testing.TB, opts fixtureOpts) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mat := testKey(t)
+	f.keys, err = idp.LoadKeysFromPEM(mat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cert, f.certPEM, f.nameKey = f.keys.Cert, mat.CertPEM, f.keys.NameIDKey
+	f.srv, f.idp = f.serve(t, store, nil, opts)
+	return f
+}
+
+// serve starts an IdP over store on a loopback server of its own. base is the URL the IdP
+// names itself by — replicas share the load balancer's — and the server's own when nil.
+func (f *fixture) serve(t testing.TB, store *sqlstore.Store, base *url.URL, opts fixtureOpts) (*httptest.Server, *idp.IdP) {
+	t.Helper()
 	set, err := policy.LoadDir("testdata/policy")
 	if err != nil {
 		t.Fatal(err)
@@ -141,20 +172,16 @@ func newFixture(t testing.TB, opts fixtureOpts) *fixture {
 			}
 			return policy.NewSnapshot(policy.SnapshotData{Now: now, People: people}), nil
 		}}
-	mat := testKey(t)
-	keys, err := idp.LoadKeysFromPEM(mat)
-	if err != nil {
-		t.Fatal(err)
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	if base == nil {
+		base, _ = url.Parse(srv.URL)
 	}
-	f.cert, f.certPEM, f.nameKey = keys.Cert, mat.CertPEM, keys.NameIDKey
-	f.srv = httptest.NewUnstartedServer(nil)
-	f.srv.Start()
-	t.Cleanup(f.srv.Close)
-	base, _ := url.Parse(f.srv.URL)
 	mux := http.NewServeMux()
 	var sessions idp.Sessions = f.sessions
 	if opts.realSignIn {
-		m, err := authn.New(authn.Options{Store: store, PublicURL: f.srv.URL})
+		m, err := authn.New(authn.Options{Store: store, PublicURL: srv.URL})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,14 +192,25 @@ func newFixture(t testing.TB, opts fixtureOpts) *fixture {
 	} else {
 		mux.HandleFunc("GET /login", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "login page") })
 	}
-	f.idp, err = idp.New(idp.Config{BaseURL: base, Key: keys.Key, Cert: keys.Cert, NextCert: opts.nextCert, NameIDKey: keys.NameIDKey,
-		AssertionLifetime: opts.lifetime, Sessions: sessions, People: store, ServiceProviders: store, Access: access, Audit: store})
+	k := f.keys
+	p, err := idp.New(idp.Config{BaseURL: base, Key: k.Key, Cert: k.Cert, NextCert: opts.nextCert, NameIDKey: k.NameIDKey,
+		AssertionLifetime: opts.lifetime, Sessions: sessions, People: store, ServiceProviders: store, Access: access, Audit: store,
+		Parking: store})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle("/saml/", f.idp.Handler())
-	f.srv.Config.Handler = mux
-	return f
+	mux.Handle("/saml/", p.Handler())
+	srv.Config.Handler = mux
+	return srv, p
+}
+
+// replica is another IdP server on the fixture's database, through a connection pool of its
+// own, named as the first: replicas sit behind one load balancer address, so the SP's request
+// and the IdP's response carry the same URLs whichever replica serves them.
+func (f *fixture) replica(t testing.TB, opts fixtureOpts) *httptest.Server {
+	t.Helper()
+	srv, _ := f.serve(t, openStore(t, f.dbURL), mustURL(t, f.srv.URL), opts)
+	return srv
 }
 
 // signIn gives the person a session with the given methods and returns a client carrying it.
@@ -319,9 +357,14 @@ func (p postedResponse) xml(t testing.TB) []byte {
 
 func readForm(t testing.TB, resp *http.Response) postedResponse {
 	t.Helper()
-	body := readBody(t, resp)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("IdP answered %d, want 200 with a response form; body:\n%s", resp.StatusCode, body)
+	return parseForm(t, resp.StatusCode, readBody(t, resp))
+}
+
+// parseForm reads the response form out of a page the IdP answered with status.
+func parseForm(t testing.TB, status int, body string) postedResponse {
+	t.Helper()
+	if status != http.StatusOK {
+		t.Fatalf("IdP answered %d, want 200 with a response form; body:\n%s", status, body)
 	}
 	m := formResponse.FindStringSubmatch(body)
 	if m == nil {

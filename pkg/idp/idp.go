@@ -79,6 +79,11 @@ type Config struct {
 	ServiceProviders ServiceProviders
 	Access           Access
 	Audit            Auditor
+	// Parking keeps SP-initiated requests while their browsers sign in; it is shared by every
+	// replica (the directory store).
+	Parking Parking
+	// MaxPending caps the requests parked at once, across replicas; 10000 when zero.
+	MaxPending int
 	// LoginURL sends a browser to sign in and come back to next, a local path.
 	LoginURL func(next string) string
 	// PendingTTL bounds the sign-in detour of an SP-initiated request; 10 minutes when zero.
@@ -109,8 +114,8 @@ func New(cfg Config) (*IdP, error) {
 		return nil, errors.New("idp: a signing key and certificate are required")
 	case len(cfg.NameIDKey) < 16:
 		return nil, errors.New("idp: NameIDKey must be at least 16 bytes")
-	case cfg.Sessions == nil || cfg.People == nil || cfg.ServiceProviders == nil || cfg.Access == nil || cfg.Audit == nil:
-		return nil, errors.New("idp: Sessions, People, ServiceProviders, Access and Audit are required")
+	case cfg.Sessions == nil || cfg.People == nil || cfg.ServiceProviders == nil || cfg.Access == nil || cfg.Audit == nil || cfg.Parking == nil:
+		return nil, errors.New("idp: Sessions, People, ServiceProviders, Access, Audit and Parking are required")
 	}
 	if err := samePublicKey(cfg.Key.Public(), cfg.Cert.PublicKey); err != nil {
 		return nil, fmt.Errorf("idp: signing key and certificate: %w", err)
@@ -133,6 +138,9 @@ func New(cfg Config) (*IdP, error) {
 	if cfg.PendingTTL <= 0 {
 		cfg.PendingTTL = 10 * time.Minute
 	}
+	if cfg.MaxPending <= 0 {
+		cfg.MaxPending = defaultMaxPending
+	}
 	base := strings.TrimSuffix(cfg.BaseURL.String(), "/")
 	metadataURL, _ := url.Parse(base + "/saml/metadata")
 	ssoURL, _ := url.Parse(base + "/saml/sso")
@@ -144,7 +152,7 @@ func New(cfg Config) (*IdP, error) {
 		// crewjam names the IdP by its metadata URL; the metadata is still served at /saml/metadata.
 		metadataURL = u
 	}
-	p := &IdP{cfg: cfg, pending: newPendingStore(cfg.PendingTTL, 10000), log: cfg.Logger}
+	p := &IdP{cfg: cfg, pending: newPendingStore(cfg.Parking, cfg.PendingTTL, cfg.MaxPending), log: cfg.Logger}
 	// Signed AuthnRequests are answered once: a captured one cannot be sent again while it is
 	// current. (Unsigned ones anyone can make afresh, so crewjam does not record them.)
 	replay := samlsp.NewMemoryReplayCache(100000)

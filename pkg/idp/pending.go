@@ -1,24 +1,31 @@
 package idp
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/tenure-id/tenure/pkg/directory"
+	"github.com/tenure-id/tenure/pkg/identity"
 )
 
 // pending is an SP-initiated request waiting for its browser to sign in, kept as it arrived so
 // that the SSO continues exactly as if the browser had sent it again — signatures included,
 // and whatever its binding (an HTTP-POST request cannot survive a redirect through /login).
 type pending struct {
-	Method     string // GET (HTTP-Redirect) or POST (HTTP-POST, SimpleSign)
-	RawQuery   string
-	Form       url.Values
-	ReceivedAt time.Time
+	Method     string     `json:"method"` // GET (HTTP-Redirect) or POST (HTTP-POST, SimpleSign)
+	RawQuery   string     `json:"raw_query,omitempty"`
+	Form       url.Values `json:"form,omitempty"`
+	ReceivedAt time.Time  `json:"received_at"`
 }
 
 var (
@@ -30,19 +37,36 @@ var (
 // holds up to max of them for anyone who asks.
 const maxPendingSize = 16 << 10
 
-// pendingStore keeps pending requests in memory, under random keys, for ttl.
+// defaultMaxPending is how many sign-ins may be parked at once, across all replicas.
+const defaultMaxPending = 10000
+
+// Parking keeps parked requests where every replica finds them: the browser that left for
+// /login on one replica may come back to another, or to this one after a restart.
+// directory stores are one.
+type Parking interface {
+	ParkSAMLRequest(ctx context.Context, r directory.ParkedSAMLRequest, now time.Time, limit int) error
+	ParkedSAMLRequest(ctx context.Context, keyHash string, now time.Time) (directory.ParkedSAMLRequest, error)
+	TakeParkedSAMLRequest(ctx context.Context, keyHash string, now time.Time) (directory.ParkedSAMLRequest, error)
+}
+
+// pendingStore parks pending requests under random keys for ttl. The key travels in the
+// resume URL; the store sees only its hash.
 type pendingStore struct {
-	mu  sync.Mutex
-	m   map[string]pending
+	db  Parking
 	ttl time.Duration
 	max int
 }
 
-func newPendingStore(ttl time.Duration, max int) *pendingStore {
-	return &pendingStore{m: map[string]pending{}, ttl: ttl, max: max}
+func newPendingStore(db Parking, ttl time.Duration, max int) *pendingStore {
+	return &pendingStore{db: db, ttl: ttl, max: max}
 }
 
-func (s *pendingStore) put(p pending, now time.Time) (string, error) {
+func keyHash(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+func (s *pendingStore) put(ctx context.Context, p pending, now time.Time) (string, error) {
 	if p.size() > maxPendingSize {
 		return "", errPendingTooBig
 	}
@@ -51,45 +75,49 @@ func (s *pendingStore) put(p pending, now time.Time) (string, error) {
 		return "", err
 	}
 	key := base64.RawURLEncoding.EncodeToString(b[:])
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.m) >= s.max {
-		for k, v := range s.m {
-			if now.Sub(v.ReceivedAt) >= s.ttl {
-				delete(s.m, k)
-			}
-		}
-		if len(s.m) >= s.max {
-			return "", errTooManyPending
-		}
+	data, err := json.Marshal(p)
+	if err != nil {
+		return "", fmt.Errorf("idp: encode parked request: %w", err)
 	}
-	s.m[key] = p
+	// The detour is bounded from the SP's request, not from this parking: a request parked
+	// again (ForceAuthn after a stale session) does not get a fresh TTL.
+	r := directory.ParkedSAMLRequest{KeyHash: keyHash(key), Request: string(data), ExpiresAt: p.ReceivedAt.Add(s.ttl)}
+	err = s.db.ParkSAMLRequest(ctx, r, now, s.max)
+	switch {
+	case errors.Is(err, directory.ErrParkingFull):
+		return "", fmt.Errorf("%w: %w", errTooManyPending, err)
+	case err != nil:
+		return "", fmt.Errorf("idp: park request: %w", err)
+	}
 	return key, nil
 }
 
-// get returns the pending request without using it up.
-func (s *pendingStore) get(key string, now time.Time) (pending, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p, ok := s.m[key]
-	if ok && now.Sub(p.ReceivedAt) >= s.ttl {
-		delete(s.m, key)
-		return pending{}, false
-	}
-	return p, ok
+// get returns the pending request without using it up; ok is false when there is none or it
+// expired, err is set only when the store could not answer.
+func (s *pendingStore) get(ctx context.Context, key string, now time.Time) (p pending, ok bool, err error) {
+	r, err := s.db.ParkedSAMLRequest(ctx, keyHash(key), now)
+	return decodeParked(r, err)
 }
 
-// take returns the pending request and forgets it: a request resumes once.
-func (s *pendingStore) take(key string, now time.Time) (pending, bool) {
-	p, ok := s.get(key, now)
-	if ok {
-		s.mu.Lock()
-		_, still := s.m[key]
-		delete(s.m, key)
-		s.mu.Unlock()
-		ok = still
+// take returns the pending request and forgets it: a request resumes once, whichever replica
+// the browser comes back to.
+func (s *pendingStore) take(ctx context.Context, key string, now time.Time) (p pending, ok bool, err error) {
+	r, err := s.db.TakeParkedSAMLRequest(ctx, keyHash(key), now)
+	return decodeParked(r, err)
+}
+
+func decodeParked(r directory.ParkedSAMLRequest, err error) (pending, bool, error) {
+	if errors.Is(err, identity.ErrNotFound) {
+		return pending{}, false, nil
 	}
-	return p, ok
+	if err != nil {
+		return pending{}, false, fmt.Errorf("idp: read parked request: %w", err)
+	}
+	var p pending
+	if err := json.Unmarshal([]byte(r.Request), &p); err != nil {
+		return pending{}, false, fmt.Errorf("idp: decode parked request: %w", err)
+	}
+	return p, true, nil
 }
 
 // signed reports whether the request carried a signature crewjam verified on arrival: in the

@@ -177,7 +177,7 @@ func (p *IdP) sendToLogin(w http.ResponseWriter, r *http.Request, req *saml.IdpA
 		http.Redirect(w, r, p.cfg.LoginURL(r.URL.RequestURI()), http.StatusSeeOther)
 		return
 	}
-	key, err := p.pending.put(pendingFrom(r, receivedAt(r, req)), p.now())
+	key, err := p.pending.put(r.Context(), pendingFrom(r, receivedAt(r, req)), p.now())
 	if errors.Is(err, errPendingTooBig) {
 		p.onError(w, r, http.StatusBadRequest, err)
 		return
@@ -194,7 +194,12 @@ func (p *IdP) sendToLogin(w http.ResponseWriter, r *http.Request, req *saml.IdpA
 func (p *IdP) serveResume(w http.ResponseWriter, r *http.Request) {
 	key := r.URL.Query().Get("r")
 	now := p.now()
-	parked, ok := p.pending.get(key, now)
+	parked, ok, err := p.pending.get(r.Context(), key, now)
+	if err != nil {
+		p.log.Error("saml: read parked request", "err", err)
+		p.page(w, http.StatusInternalServerError, msgInternal)
+		return
+	}
 	if !ok {
 		p.page(w, http.StatusBadRequest, msgResumeExpired)
 		return
@@ -203,7 +208,12 @@ func (p *IdP) serveResume(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, p.cfg.LoginURL("/saml/resume?r="+url.QueryEscape(key)), http.StatusSeeOther)
 		return
 	}
-	if parked, ok = p.pending.take(key, now); !ok {
+	if parked, ok, err = p.pending.take(r.Context(), key, now); err != nil {
+		p.log.Error("saml: take parked request", "err", err)
+		p.page(w, http.StatusInternalServerError, msgInternal)
+		return
+	}
+	if !ok {
 		p.page(w, http.StatusBadRequest, msgResumeExpired)
 		return
 	}

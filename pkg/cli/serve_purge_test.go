@@ -1,0 +1,153 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tenure-id/tenure/pkg/authn"
+	"github.com/tenure-id/tenure/pkg/directory"
+	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/identity"
+)
+
+func sha(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// seedSignInRows stores, for one new person, a session and a parked SAML request that are dead
+// at now and one of each that is alive.
+func seedSignInRows(t *testing.T, s *sqlstore.Store, now time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	p, err := s.CreatePerson(ctx, identity.Person{EmployeeID: "E900", LegalFirstName: "Pat", LegalLastName: "Purge",
+		EmploymentType: identity.Employee, Status: identity.Active})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for token, times := range map[string][2]time.Time{
+		"dead": {now.Add(-3 * time.Hour), now.Add(-2 * time.Hour)},
+		"live": {now.Add(-5 * time.Minute), now.Add(time.Hour)},
+	} {
+		if _, err := s.CreateAuthSession(ctx, directory.AuthSession{TokenHash: sha(token), PersonID: p.ID, Stage: directory.StageSigned,
+			Methods: []string{"pwd", "totp"}, AuthnAt: times[0], LastSeen: times[0], ExpiresAt: times[1]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for key, expires := range map[string]time.Time{"dead": now.Add(-time.Hour), "live": now.Add(5 * time.Minute)} {
+		if err := s.ParkSAMLRequest(ctx, directory.ParkedSAMLRequest{KeyHash: sha(key), Request: "{}", ExpiresAt: expires},
+			expires.Add(-10*time.Minute), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// syncBuffer is a log sink the purge goroutine and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// The leader's purge job decides what is dead by the clock it is given: with the clock stopped
+// years before the real one, the dead rows go, the live ones stay (the real clock would have
+// taken them too), and the run logs its counts.
+func TestAuthnPurgeJobUsesTheInjectedClock(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2020, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seedSignInRows(t, s, now)
+	m, err := authn.New(authn.Options{Store: s, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	stop := startAuthnPurge(ctx, m, time.Hour, slog.New(slog.NewTextHandler(&logs, nil)))
+	stop() // waits for the run made on becoming leader
+
+	if _, err := s.GetAuthSession(ctx, sha("dead")); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("expired session: %v, want it purged", err)
+	}
+	if _, err := s.GetAuthSession(ctx, sha("live")); err != nil {
+		t.Errorf("live session: %v, want it kept", err)
+	}
+	if _, err := s.ParkedSAMLRequest(ctx, sha("live"), now); err != nil {
+		t.Errorf("live parked request: %v, want it kept", err)
+	}
+	if _, err := s.TakeParkedSAMLRequest(ctx, sha("dead"), now.Add(-2*time.Hour)); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("expired parked request: %v, want it purged", err)
+	}
+	if l := logs.String(); !strings.Contains(l, `msg="authn purge" sessions=1 activations=0 throttle=0 saml_requests=1`) {
+		t.Errorf("purge log:\n%s\nwant one line with the counts", l)
+	}
+}
+
+// `tenure serve` runs the purge on the replica holding the scheduler lock as soon as it leads.
+func TestServePurgesDeadSignInRows(t *testing.T) {
+	db := "sqlite://" + filepath.Join(t.TempDir(), "tenure.db")
+	if r := run(t, map[string]string{"TENURE_DB": db}, "init"); r.code != 0 {
+		t.Fatalf("init: %+v", r)
+	}
+	func() {
+		s, err := sqlstore.Open(context.Background(), db, sqlstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		seedSignInRows(t, s, time.Now())
+	}()
+	// Not startServe: it reads the log up to "serving", and the purge may log before that.
+	cmd := exec.Command(os.Args[0], "serve", "--listen", freePort(t))
+	cmd.Env = append(os.Environ(), "TENURE_TEST_AS_CLI=1", "TENURE_DB="+db)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	logs := make(chan string, 100)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs <- sc.Text()
+		}
+		close(logs)
+	}()
+	waitFor(t, logs, `msg="authn purge" sessions=1 activations=0 throttle=0 saml_requests=1`)
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Wait()
+}
