@@ -3,6 +3,7 @@ package identity
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Sentinel errors. Callers compare with errors.Is; the concrete errors below wrap them and add
@@ -13,7 +14,24 @@ var (
 	ErrInvalid  = errors.New("invalid")
 	// ErrStale means an update was computed from a version that another writer has replaced.
 	ErrStale = errors.New("stale version")
+	// ErrAmbiguous means a lookup key names more than one object (a username that is also
+	// someone else's employee ID, say).
+	ErrAmbiguous = errors.New("ambiguous")
 )
+
+// AmbiguousError says which key named whom. It matches ErrAmbiguous.
+type AmbiguousError struct {
+	Kind       string // "person", ...
+	Key        string
+	EmployeeID []string // the people it names
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("%q is ambiguous: it names the people with employee IDs %s; use one of those", e.Key, strings.Join(e.EmployeeID, ", "))
+}
+
+// Is makes errors.Is(err, ErrAmbiguous) true.
+func (e *AmbiguousError) Is(target error) bool { return target == ErrAmbiguous }
 
 // ConflictError reports a uniqueness violation on one field, e.g. two people with the same
 // work email. It matches ErrConflict.

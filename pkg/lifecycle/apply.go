@@ -231,7 +231,11 @@ func (e *Engine) hire(ctx context.Context, tx directory.Store, idx *index, ev id
 		p.EmploymentType = identity.Employee
 	}
 	if data.WorkEmail != "" {
-		if taken, _ := idx.taken(ctx, tx)(data.WorkEmail); taken {
+		taken, err := idx.taken(ctx, tx)(data.WorkEmail)
+		if err != nil {
+			return identity.Person{}, err
+		}
+		if taken {
 			return identity.Person{}, reject("work email %s belongs to someone else", data.WorkEmail)
 		}
 	}
@@ -341,6 +345,9 @@ func (e *Engine) name(ctx context.Context, tx directory.Store, idx *index, p *id
 		first = p.LegalFirstName
 	}
 	u, mail, err := e.opt.Naming.Generate(first, p.LegalLastName, idx.taken(ctx, tx))
+	if errors.Is(err, errNameCheck) {
+		return err
+	}
 	if err != nil {
 		return reject("%v", err)
 	}

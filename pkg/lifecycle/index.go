@@ -95,6 +95,10 @@ func (x *index) person(ctx context.Context, s directory.Store, emp string) (iden
 	return p, true, nil
 }
 
+// errNameCheck marks a failure to find out whether a name is free: the store's error, not a
+// reason to reject the event.
+var errNameCheck = errors.New("checking whether this name is free")
+
 // taken reports whether a username or work email is in use, by anyone in any state: a
 // terminated person keeps theirs, so it is never handed to somebody else.
 func (x *index) taken(ctx context.Context, s directory.Store) Taken {
@@ -103,11 +107,16 @@ func (x *index) taken(ctx context.Context, s directory.Store) Taken {
 			return x.names[c], nil
 		}
 		_, err := s.LookupPerson(ctx, c)
-		if errors.Is(err, identity.ErrNotFound) {
+		switch {
+		case errors.Is(err, identity.ErrNotFound):
 			return false, nil
+		case err == nil || errors.Is(err, identity.ErrAmbiguous):
+			// Found, or ambiguous: either way somebody holds it.
+			return true, nil
 		}
-		// Found, or ambiguous: either way somebody holds it.
-		return true, nil
+		// A failed read says nothing about the name: calling it taken would hand the person
+		// a different name for a database hiccup.
+		return false, fmt.Errorf("%w %q: %w", errNameCheck, c, err)
 	}
 }
 

@@ -1,6 +1,9 @@
 package lifecycle
 
 import (
+	"context"
+	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,4 +47,40 @@ func TestHireKeepsRequestedUsername(t *testing.T) {
 			}
 		}
 	})
+}
+
+// lookupFails is a store whose person lookups by one key fail as a broken connection would,
+// inside transactions too.
+type lookupFails struct {
+	directory.Store
+	key string
+}
+
+var errLookup = errors.New("connection reset by peer")
+
+func (l lookupFails) LookupPerson(ctx context.Context, key string) (identity.Person, error) {
+	if strings.EqualFold(key, l.key) {
+		return identity.Person{}, errLookup
+	}
+	return l.Store.LookupPerson(ctx, key)
+}
+
+func (l lookupFails) InTx(ctx context.Context, fn func(tx directory.Store) error) error {
+	return l.Store.InTx(ctx, func(tx directory.Store) error { return fn(lookupFails{tx, l.key}) })
+}
+
+// A failed read while checking whether a name is free is an error, not "taken": the hire does
+// not go ahead under a suffixed name because the database hiccuped.
+func TestNameCheckFailureIsNotTaken(t *testing.T) {
+	c := &clock{t: day1}
+	s := lookupFails{openStore(t, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), c), "richard.hendricks"}
+	e := newEngine(s, c)
+	rep, err := e.Submit(ctxAs("hr:test"), []identity.Event{hrEvent(identity.Hire, "S1", c.Now(),
+		hr.Data{FirstName: "Richard", LastName: "Hendricks"})}, SubmitOptions{})
+	if !errors.Is(err, errLookup) {
+		t.Fatalf("Submit = %+v, %v; want the lookup's error", rep, err)
+	}
+	if p, err := s.LookupPerson(ctxAs("t"), "S1"); err == nil {
+		t.Fatalf("the hire went ahead as %q", p.Username)
+	}
 }

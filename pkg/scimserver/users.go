@@ -293,7 +293,7 @@ func (h *users) holder(ctx context.Context, key string) (identity.Person, bool, 
 		return p, false, nil
 	case err != nil:
 		// LookupPerson refuses a key that names two people: taken either way.
-		if strings.Contains(err.Error(), "ambiguous") {
+		if errors.Is(err, identity.ErrAmbiguous) {
 			return p, true, uniqueness("%q is already used by more than one person", key)
 		}
 		return p, false, h.p.internal("checking uniqueness", err)

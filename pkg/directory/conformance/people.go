@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -231,8 +232,8 @@ func testPersonLookupAmbiguous(t *testing.T, s directory.Store) {
 		t.Fatalf("LookupPerson(\"jdoe\") picked %s (employee %s) although it names both %s (username) and %s (employee ID)",
 			got.ID, got.EmployeeID, a.ID, b.ID)
 	}
-	if errors.Is(err, identity.ErrNotFound) {
-		t.Fatalf("LookupPerson of an ambiguous key: got ErrNotFound (%v), want an ambiguity error", err)
+	if !errors.Is(err, identity.ErrAmbiguous) || !strings.Contains(err.Error(), "E001") || !strings.Contains(err.Error(), "jdoe") {
+		t.Fatalf("LookupPerson of an ambiguous key: %v; want ErrAmbiguous naming both employee IDs", err)
 	}
 	// The unambiguous keys still work.
 	if got, err := s.LookupPerson(ctx, "E001"); err != nil || got.ID != a.ID {

@@ -108,8 +108,7 @@ func (s *Store) LookupPerson(ctx context.Context, key string) (identity.Person, 
 		for i, r := range rows {
 			ids[i] = r.EmployeeID
 		}
-		return identity.Person{}, fmt.Errorf("%q is ambiguous: it names the people with employee IDs %s; use one of those",
-			key, strings.Join(ids, ", "))
+		return identity.Person{}, &identity.AmbiguousError{Kind: "person", Key: key, EmployeeID: ids}
 	}
 	return rows[0].person()
 }
