@@ -97,6 +97,7 @@ func (e *env) serveCommand() *cobra.Command {
 					stopJobs := startLDAPJobs(lctx, jobs, e, reg)
 					defer stopJobs()
 					defer startAuthnPurge(lctx, auth, e.cfg.Authn.Purge(), e.logger)()
+					defer startOutboxPurge(lctx, s, e.cfg.Provisioning.OutboxRetention(), time.Hour, e.clock, e.logger)()
 					defer prov.schedule(lctx)()
 					return sched.Run(lctx)
 				})

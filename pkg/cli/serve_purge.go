@@ -15,11 +15,9 @@ type authnPurger interface {
 	Purge(ctx context.Context) (directory.AuthnPurged, error)
 }
 
-// startAuthnPurge runs the sign-in purge every interval until stopped; the leader calls it, so
-// one replica purges. It also purges at once: a replica that just became leader may inherit
-// the backlog of one that died before its turn came.
+// startAuthnPurge runs the sign-in purge every interval until stopped.
 func startAuthnPurge(ctx context.Context, p authnPurger, every time.Duration, log *slog.Logger) (stop func()) {
-	run := func() {
+	return startPeriodic(ctx, every, func() {
 		n, err := p.Purge(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -28,13 +26,42 @@ func startAuthnPurge(ctx context.Context, p authnPurger, every time.Duration, lo
 			log.Info("authn purge", "sessions", n.Sessions, "activations", n.Activations, "throttle", n.Throttle,
 				"saml_requests", n.SAMLRequests)
 		}
+	})
+}
+
+// opsPurger deletes done outbox ops; the store is one.
+type opsPurger interface {
+	PurgeOps(ctx context.Context, doneBefore time.Time) (int, error)
+}
+
+// startOutboxPurge deletes, every interval, the outbox ops done longer ago than keep (forever
+// when keep is 0): what each did stays in the audit log, and the table (which every claim
+// and metrics scrape reads) stops growing with history.
+func startOutboxPurge(ctx context.Context, p opsPurger, keep, every time.Duration, now func() time.Time, log *slog.Logger) (stop func()) {
+	if keep <= 0 {
+		return func() {}
 	}
+	return startPeriodic(ctx, every, func() {
+		n, err := p.PurgeOps(ctx, now().Add(-keep))
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("outbox purge failed", "err", err)
+		case err == nil && n > 0:
+			log.Info("outbox purge", "ops", n, "kept", keep)
+		}
+	})
+}
+
+// startPeriodic runs job every interval until stopped, and once at once: the leader calls it,
+// so one replica does the work, and a replica that just became leader may inherit the backlog
+// of one that died before its turn came.
+func startPeriodic(ctx context.Context, every time.Duration, job func()) (stop func()) {
 	c := cron.New()
-	c.Schedule(cron.Every(every), cron.FuncJob(run))
+	c.Schedule(cron.Every(every), cron.FuncJob(job))
 	first := make(chan struct{})
 	go func() {
 		defer close(first)
-		run()
+		job()
 	}()
 	c.Start()
 	return func() {

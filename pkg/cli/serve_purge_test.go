@@ -151,3 +151,38 @@ func TestServePurgesDeadSignInRows(t *testing.T) {
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
 }
+
+// purgeCalls records the cutoffs an outbox purge was asked for.
+type purgeCalls struct {
+	mu   sync.Mutex
+	cuts []time.Time
+}
+
+func (p *purgeCalls) PurgeOps(_ context.Context, before time.Time) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cuts = append(p.cuts, before)
+	return 3, nil
+}
+
+// The outbox purge runs at once with the cutoff from the injected clock and the retention,
+// and not at all when done ops are kept forever.
+func TestOutboxPurgeJob(t *testing.T) {
+	now := time.Date(2020, 5, 1, 12, 0, 0, 0, time.UTC)
+	var calls purgeCalls
+	var logs syncBuffer
+	stop := startOutboxPurge(context.Background(), &calls, 30*24*time.Hour, time.Hour, func() time.Time { return now },
+		slog.New(slog.NewTextHandler(&logs, nil)))
+	stop() // waits for the first run
+	if len(calls.cuts) != 1 || !calls.cuts[0].Equal(now.Add(-30*24*time.Hour)) {
+		t.Fatalf("cutoffs %v; want one, 30 days before the injected now", calls.cuts)
+	}
+	if !strings.Contains(logs.String(), `msg="outbox purge" ops=3`) {
+		t.Errorf("log: %s", logs.String())
+	}
+	var never purgeCalls
+	startOutboxPurge(context.Background(), &never, 0, time.Hour, func() time.Time { return now }, slog.New(slog.DiscardHandler))()
+	if len(never.cuts) != 0 {
+		t.Errorf("retention forever still purged: %v", never.cuts)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Provisioning says how Tenure provisions each app.
@@ -17,6 +18,23 @@ type Provisioning struct {
 	// Reconcile is the cron schedule of the full reconciliation (drift and orphans); empty:
 	// "@every 1h" under tenure serve.
 	Reconcile string `yaml:"reconcile"`
+	// OutboxRetentionDays is how long done outbox ops are kept before tenure serve deletes
+	// them (the audit log keeps what each did): 30 when zero, forever when negative.
+	OutboxRetentionDays int `yaml:"outbox_retention_days"`
+}
+
+// DefaultOutboxRetentionDays is OutboxRetentionDays when unset.
+const DefaultOutboxRetentionDays = 30
+
+// OutboxRetention is how long done ops are kept; 0 means forever.
+func (p Provisioning) OutboxRetention() time.Duration {
+	switch {
+	case p.OutboxRetentionDays < 0:
+		return 0
+	case p.OutboxRetentionDays == 0:
+		return DefaultOutboxRetentionDays * 24 * time.Hour
+	}
+	return time.Duration(p.OutboxRetentionDays) * 24 * time.Hour
 }
 
 // AppConfig is one app's connection and provisioning behaviour. Connector-specific settings
@@ -91,6 +109,9 @@ var appName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 func (p Provisioning) Validate() error {
 	if p.Workers < 0 {
 		return fmt.Errorf("provisioning.workers: %d is negative", p.Workers)
+	}
+	if p.OutboxRetentionDays > 3650 {
+		return fmt.Errorf("provisioning.outbox_retention_days: %d is over ten years; use -1 to keep done ops forever", p.OutboxRetentionDays)
 	}
 	names := make([]string, 0, len(p.Apps))
 	for name := range p.Apps {

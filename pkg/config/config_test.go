@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
@@ -23,6 +24,9 @@ func TestParse(t *testing.T) {
 		{name: "not yaml", doc: "db: [", errMatch: "yaml"},
 		{name: "trusted proxies", doc: "http:\n  trusted_proxies: [10.0.0.0/8, \"::1\"]\n",
 			want: Config{HTTP: HTTP{TrustedProxies: []string{"10.0.0.0/8", "::1"}}}},
+		{name: "outbox retention", doc: "provisioning:\n  outbox_retention_days: -1\n",
+			want: Config{Provisioning: Provisioning{OutboxRetentionDays: -1}}},
+		{name: "outbox retention too long", doc: "provisioning:\n  outbox_retention_days: 5000\n", errMatch: "provisioning.outbox_retention_days: 5000"},
 		{name: "a trusted proxy by name", doc: "http:\n  trusted_proxies: [10.0.0.0/8, lb.internal]\n",
 			errMatch: `http.trusted_proxies[1]: "lb.internal" is not an IP address or CIDR prefix`},
 	}
@@ -53,5 +57,13 @@ func TestLoadNamesTheFile(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
 		t.Fatal("Load of a missing file succeeded")
+	}
+}
+
+func TestOutboxRetention(t *testing.T) {
+	for days, want := range map[int]time.Duration{0: 30 * 24 * time.Hour, 7: 7 * 24 * time.Hour, -1: 0} {
+		if got := (Provisioning{OutboxRetentionDays: days}).OutboxRetention(); got != want {
+			t.Errorf("OutboxRetention(%d days) = %v; want %v", days, got, want)
+		}
 	}
 }

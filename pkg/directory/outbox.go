@@ -130,4 +130,8 @@ type Outbox interface {
 	RetryOps(ctx context.Context, r OutboxRetry) (int, error)
 	// OutboxApps returns the apps that have failures or are quarantined.
 	OutboxApps(ctx context.Context) ([]OutboxApp, error)
+	// PurgeOps deletes the ops that finished done before doneBefore and returns how many. The
+	// audit log keeps what each did (provision.KIND.done); failed and dead ops stay until
+	// someone acts on them. Each batch deleted is one audit record with its count.
+	PurgeOps(ctx context.Context, doneBefore time.Time) (int, error)
 }

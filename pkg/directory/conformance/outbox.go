@@ -24,6 +24,7 @@ func outboxTests() []subTest {
 		{"OutboxFinishRecordsAccountAndAudit", testOutboxFinish},
 		{"OutboxQuarantineAndRetry", testOutboxQuarantine},
 		{"OutboxQuarantineThenSuccessInOneBatch", testOutboxQuarantineThenSuccessInOneBatch},
+		{"OutboxPurge", testOutboxPurge},
 		{"OutboxUrgentReleaseAndOpenCounts", testOutboxRelease},
 	}
 }
