@@ -211,11 +211,24 @@ func gormLogger(l *slog.Logger) logger.Interface {
 // ErrNotInitialized means the database has no Tenure schema yet.
 var ErrNotInitialized = errors.New("database not initialized: run 'tenure init' first")
 
-// CheckSchema reports ErrNotInitialized when Migrate has never run on this database, so
-// commands fail with that advice instead of a "no such table" from the driver.
+// ErrSchemaOutdated means the database holds the schema of another Tenure version: a table or
+// column this one needs may be missing, so nothing runs until `tenure init` migrates it.
+var ErrSchemaOutdated = errors.New("the database schema is from another Tenure version: run 'tenure init' to migrate it")
+
+// CheckSchema reports ErrNotInitialized when Migrate has never run on this database, and
+// ErrSchemaOutdated when it ran for other row types than this binary's, so commands fail
+// with what to do instead of a missing-table error halfway through their work.
 func (s *Store) CheckSchema(ctx context.Context) error {
-	if !s.db.WithContext(ctx).Migrator().HasTable(&auditRow{}) {
+	db := s.db.WithContext(ctx)
+	if !db.Migrator().HasTable(&auditRow{}) {
 		return ErrNotInitialized
+	}
+	current, err := s.schemaFingerprintInDB(db)
+	if err != nil {
+		return err
+	}
+	if current != schemaFingerprint() {
+		return ErrSchemaOutdated
 	}
 	return nil
 }

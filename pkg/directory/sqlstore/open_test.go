@@ -155,3 +155,39 @@ func TestNewSQLiteFileHasLargePagesAndExistingKeepsItsOwn(t *testing.T) {
 		t.Errorf("existing file: page_size %d, want its own 4096", size)
 	}
 }
+
+// A database migrated by another Tenure version (other row types) is refused until Migrate
+// brings it to this one's schema.
+func TestCheckSchemaRefusesAnotherVersionsSchema(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.CheckSchema(ctx); !errors.Is(err, ErrNotInitialized) {
+		t.Fatalf("CheckSchema of an empty database = %v; want ErrNotInitialized", err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSchema(ctx); err != nil {
+		t.Fatalf("CheckSchema after Migrate = %v", err)
+	}
+	// As an older binary would have left it: its fingerprint, and a table it did not have.
+	if err := s.db.Exec("UPDATE schema_version SET fingerprint = 'older'").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Migrator().DropTable(&scimTokenRow{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSchema(ctx); !errors.Is(err, ErrSchemaOutdated) || !strings.Contains(err.Error(), "tenure init") {
+		t.Fatalf("CheckSchema of an older schema = %v; want ErrSchemaOutdated saying to run tenure init", err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CheckSchema(ctx); err != nil || !s.db.Migrator().HasTable(&scimTokenRow{}) {
+		t.Fatalf("after Migrate: CheckSchema = %v, scim table back %v", err, s.db.Migrator().HasTable(&scimTokenRow{}))
+	}
+}
