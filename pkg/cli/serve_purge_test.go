@@ -1,15 +1,12 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -129,24 +126,7 @@ func TestServePurgesDeadSignInRows(t *testing.T) {
 		seedSignInRows(t, s, time.Now())
 	}()
 	// Not startServe: it reads the log up to "serving", and the purge may log before that.
-	cmd := exec.Command(os.Args[0], "serve", "--listen", freePort(t))
-	cmd.Env = append(os.Environ(), "TENURE_TEST_AS_CLI=1", "TENURE_DB="+db)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-	logs := make(chan string, 100)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			logs <- sc.Text()
-		}
-		close(logs)
-	}()
+	cmd, logs := spawnServe(t, freePort(t), "TENURE_DB="+db)
 	waitFor(t, logs, `msg="authn purge" sessions=1 activations=0 throttle=0 saml_requests=1`)
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()

@@ -88,6 +88,15 @@ func TestServeRefusesUninitializedDatabase(t *testing.T) {
 // environment, and returns its stderr lines once it is listening. It is killed when t ends.
 func startServe(t *testing.T, addr string, env ...string) (*exec.Cmd, <-chan string) {
 	t.Helper()
+	cmd, logs := spawnServe(t, addr, env...)
+	waitFor(t, logs, "msg=serving")
+	return cmd, logs
+}
+
+// spawnServe is startServe without waiting for it to listen: for tests that want what it logs
+// before that.
+func spawnServe(t *testing.T, addr string, env ...string) (*exec.Cmd, <-chan string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "serve", "--listen", addr)
 	cmd.Env = append(append(os.Environ(), "TENURE_TEST_AS_CLI=1"), env...)
 	stderr, err := cmd.StderrPipe()
@@ -106,7 +115,6 @@ func startServe(t *testing.T, addr string, env ...string) (*exec.Cmd, <-chan str
 		}
 		close(logs)
 	}()
-	waitFor(t, logs, "msg=serving")
 	return cmd, logs
 }
 
