@@ -17,6 +17,7 @@ import (
 	"github.com/tenure-id/tenure/pkg/authn"
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/directory/sqlstore/sqlstoretest"
 	"github.com/tenure-id/tenure/pkg/identity"
 )
 
@@ -77,14 +78,7 @@ func TestAuthnPurgeJobUsesTheInjectedClock(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2020, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := sqlstoretest.SQLite(t, sqlstore.Options{Clock: clock})
 	seedSignInRows(t, s, now)
 	m, err := authn.New(authn.Options{Store: s, Clock: clock})
 	if err != nil {

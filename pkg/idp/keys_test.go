@@ -12,19 +12,13 @@ import (
 
 	"github.com/tenure-id/tenure/pkg/config"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/directory/sqlstore/sqlstoretest"
 	"github.com/tenure-id/tenure/pkg/idp"
 )
 
 func TestLoadKeys(t *testing.T) {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "k.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	if err := store.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	store := sqlstoretest.SQLite(t, sqlstore.Options{})
 	first, err := idp.LoadKeys(ctx, config.IdP{}, store, "idp.test")
 	if err != nil {
 		t.Fatal(err)

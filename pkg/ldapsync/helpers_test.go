@@ -11,6 +11,7 @@ import (
 	"github.com/tenure-id/tenure/pkg/config"
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/directory/sqlstore/sqlstoretest"
 	"github.com/tenure-id/tenure/pkg/identity"
 	"github.com/tenure-id/tenure/pkg/testenv"
 )
@@ -56,15 +57,7 @@ func (s *silos) getenv(k string) string { return s.env[k] }
 
 func newStore(t *testing.T) *sqlstore.Store {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := sqlstoretest.SQLite(t, sqlstore.Options{})
 	return st
 }
 

@@ -1,9 +1,7 @@
 package metrics_test
 
 import (
-	"context"
 	"net/http"
-	"path/filepath"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -11,21 +9,13 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/directory/sqlstore/sqlstoretest"
 )
 
 // openStore is a migrated SQLite store in a temp file.
 func openStore(t *testing.T, opt sqlstore.Options) *sqlstore.Store {
 	t.Helper()
-	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "tenure.db"), opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return sqlstoretest.SQLite(t, opt)
 }
 
 // exposition is one scrape, parsed.

@@ -3,7 +3,6 @@ package provision_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -12,21 +11,14 @@ import (
 	"github.com/tenure-id/tenure/pkg/connector/memconn"
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/directory/sqlstore/sqlstoretest"
 	"github.com/tenure-id/tenure/pkg/provision"
 )
 
 // openOutboxStore is a migrated SQLite store in a temp file.
 func openOutboxStore(t testing.TB) *sqlstore.Store {
 	t.Helper()
-	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "tenure.db"), sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := sqlstoretest.SQLite(t, sqlstore.Options{})
 	return s
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -15,6 +14,7 @@ import (
 	"github.com/tenure-id/tenure/pkg/connector"
 	"github.com/tenure-id/tenure/pkg/connector/memconn"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/directory/sqlstore/sqlstoretest"
 	"github.com/tenure-id/tenure/pkg/hr"
 	"github.com/tenure-id/tenure/pkg/identity"
 	"github.com/tenure-id/tenure/pkg/lifecycle"
@@ -28,14 +28,7 @@ func piedPiper(t *testing.T) (*sqlstore.Store, *policy.Set) {
 	t.Helper()
 	ctx := context.Background()
 	clock := func() time.Time { return piedPiperDay }
-	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := sqlstoretest.SQLite(t, sqlstore.Options{Clock: clock})
 	f, err := os.Open("../../testdata/hr/piedpiper.csv")
 	if err != nil {
 		t.Fatal(err)

@@ -3,13 +3,13 @@ package report_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/tenure-id/tenure/pkg/audit"
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/directory/sqlstore/sqlstoretest"
 	"github.com/tenure-id/tenure/pkg/hr/hrgen"
 	"github.com/tenure-id/tenure/pkg/identity"
 	"github.com/tenure-id/tenure/pkg/report"
@@ -25,14 +25,7 @@ func BenchmarkAsOfReport(b *testing.B) {
 	ctx := context.Background()
 	day := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
 	now := day
-	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(b.TempDir(), "t.db"), sqlstore.Options{Clock: func() time.Time { return now }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := sqlstoretest.SQLite(b, sqlstore.Options{Clock: func() time.Time { return now }})
 	made := seedAccess(b, s, people, appsEach, func(d int) { now = day.Add(time.Duration(d) * 24 * time.Hour) })
 	var records int64
 	read := func() {

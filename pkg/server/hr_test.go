@@ -8,28 +8,20 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/directory/sqlstore/sqlstoretest"
 	"github.com/tenure-id/tenure/pkg/lifecycle"
 )
 
 func hrServer(t *testing.T, now time.Time) (*httptest.Server, *sqlstore.Store) {
 	t.Helper()
-	ctx := context.Background()
 	clock := func() time.Time { return now }
-	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := sqlstoretest.SQLite(t, sqlstore.Options{Clock: clock})
 	eng := lifecycle.New(s, lifecycle.Options{Clock: clock, Naming: lifecycle.Naming{Domain: "piedpiper.test"}})
 	h, err := NewHRWebhook(HRWebhookConfig{Engine: eng, Token: "t0ken", Secret: "s3cret", Clock: clock})
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/tenure-id/tenure/pkg/authn/authntest"
 	"github.com/tenure-id/tenure/pkg/clientip"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/directory/sqlstore/sqlstoretest"
 	"github.com/tenure-id/tenure/pkg/server"
 )
 
@@ -43,14 +43,7 @@ func TestSignInThrottleBehindAReverseProxy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := audit.WithActor(context.Background(), "test")
 			now := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
-			s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{Clock: func() time.Time { return now }})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			s := sqlstoretest.SQLite(t, sqlstore.Options{Clock: func() time.Time { return now }})
 			m, err := authn.New(authn.Options{Store: s, Clock: func() time.Time { return now },
 				Throttle: authn.ThrottlePolicy{AccountFree: 100, IPFree: 2, BaseDelay: time.Minute}})
 			if err != nil {

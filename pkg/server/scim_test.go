@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/tenure-id/tenure/pkg/audit"
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/directory/sqlstore/sqlstoretest"
 	"github.com/tenure-id/tenure/pkg/identity"
 	"github.com/tenure-id/tenure/pkg/lifecycle"
 	"github.com/tenure-id/tenure/pkg/scimserver"
@@ -34,14 +34,7 @@ func newSCIMEnv(t *testing.T) *scimEnv {
 	ctx := context.Background()
 	env := &scimEnv{now: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return env.now }
-	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := sqlstoretest.SQLite(t, sqlstore.Options{Clock: clock})
 	if _, err := s.CreateSCIMToken(ctx, directory.SCIMToken{Name: "workday", Hash: scimserver.HashToken(scimToken)}); err != nil {
 		t.Fatal(err)
 	}
