@@ -97,6 +97,13 @@ func (p Pushed) Event(n int, source string, now time.Time, current func(employee
 		if err := dec.Decode(&data); err != nil {
 			return ev, fmt.Errorf("%s: data: %w", where, err)
 		}
+		// Checked here, as a roster's column is, so the sender hears of it at once rather
+		// than finding the event rejected later.
+		if data.EmploymentType != "" {
+			if _, err := identity.ParseEmploymentType(string(data.EmploymentType)); err != nil {
+				return ev, fmt.Errorf("%s: data: %w", where, err)
+			}
+		}
 	}
 	ev.Payload, _ = json.Marshal(data)
 	return ev, nil
