@@ -168,4 +168,6 @@ type AuthnPurged struct {
 }
 
 // Total is the number of rows removed.
-func (p AuthnPurged) Total() int { return p.Sessions + p.Activations + p.Throttle + p.SAMLRequests + p.SAMLReplays }
+func (p AuthnPurged) Total() int {
+	return p.Sessions + p.Activations + p.Throttle + p.SAMLRequests + p.SAMLReplays
+}
