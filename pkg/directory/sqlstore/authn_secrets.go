@@ -145,3 +145,11 @@ func (s *Store) RekeyMFASecrets(ctx context.Context, opt directory.MFASecretsRek
 		}
 	}
 }
+
+// WithSecrets returns the store sealing MFA secrets with x, on the same connection pool (close
+// only one of the two).
+func (s *Store) WithSecrets(x Sealer) *Store {
+	c := *s
+	c.secrets = x
+	return &c
+}
