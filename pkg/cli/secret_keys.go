@@ -136,20 +136,24 @@ func (e *env) prepareMFAKeys(ctx context.Context, s *sqlstore.Store, create bool
 	}
 	if keys == nil {
 		path := e.defaultKeyFile()
+		sealed := total - counts[""]
 		switch {
+		case sealed > 0:
+			return nil, fmt.Errorf("%d MFA secrets are sealed under key %s but no key is configured%s: restore the key, or set authn.secret_key_file or authn.secret_key_env",
+				sealed, strings.Join(sealedKeyIDs(counts), ", "), missingFile(path))
 		case path != "" && (create || total == 0):
 			k, err := writeKeyFile(path)
 			if err != nil {
 				return nil, err
 			}
-			e.logger.Info("created the key that seals MFA secrets; back it up with the database", "file", path, "key", k.ID())
+			e.logger.Info("created the key that seals MFA secrets; back it up apart from the database", "file", path, "key", k.ID())
 			if keys, err = secretbox.NewKeyring(k); err != nil {
 				return nil, err
 			}
 		case total > 0 && path != "":
-			return nil, fmt.Errorf("%d MFA secrets are stored but no key to seal them is configured: run 'tenure init' (it creates %s and encrypts them), or set authn.secret_key_file or authn.secret_key_env", total, path)
+			return nil, fmt.Errorf("%d MFA secrets are stored in plain text and no key to seal them is configured: run 'tenure init' (it creates %s and encrypts them), or set authn.secret_key_file or authn.secret_key_env", total, path)
 		case total > 0:
-			return nil, fmt.Errorf("%d MFA secrets are stored but no key to seal them is configured: set authn.secret_key_file or authn.secret_key_env ('tenure credentials key generate' makes one)", total)
+			return nil, fmt.Errorf("%d MFA secrets are stored in plain text and no key to seal them is configured: set authn.secret_key_file or authn.secret_key_env ('tenure credentials key generate' makes one)", total)
 		default:
 			return nil, errors.New("no key to seal MFA secrets is configured: set authn.secret_key_file or authn.secret_key_env, the same on every replica ('tenure credentials key generate' makes one)")
 		}
@@ -189,4 +193,21 @@ func checkKeys(keys *secretbox.Keyring, counts map[string]int) error {
 	return fmt.Errorf("%d MFA secrets are sealed under key %s, which the configuration does not hold (current key is %s): "+
 		"wrong key file, or a previous key was dropped before 'tenure credentials key rotate' finished",
 		n, strings.Join(missing, ", "), keys.CurrentID())
+}
+
+func sealedKeyIDs(counts map[string]int) []string {
+	var ids []string
+	for _, id := range slices.Sorted(maps.Keys(counts)) {
+		if id != "" {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+func missingFile(path string) string {
+	if path == "" {
+		return ""
+	}
+	return " (" + path + " is missing)"
 }
