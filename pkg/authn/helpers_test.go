@@ -67,9 +67,16 @@ func newEnv(t testing.TB, mods ...func(*authn.Options)) *env {
 
 func newEnvOn(t testing.TB, url string, mods ...func(*authn.Options)) *env {
 	t.Helper()
+	return newEnvStore(t, url, sqlstore.Options{}, mods...)
+}
+
+// newEnvStore is newEnvOn with store options (the keys that seal MFA secrets).
+func newEnvStore(t testing.TB, url string, sopt sqlstore.Options, mods ...func(*authn.Options)) *env {
+	t.Helper()
 	ctx := audit.WithActor(context.Background(), "test")
 	c := &clock{t: day1}
-	s, err := sqlstore.Open(ctx, url, sqlstore.Options{Clock: c.Now})
+	sopt.Clock = c.Now
+	s, err := sqlstore.Open(ctx, url, sopt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ func (e *env) authnManager(s directory.Store, obs authn.Observer) (*authn.Manage
 }
 
 func (e *env) credentialsCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "credentials", Short: "Sign-in credentials: activation links for new hires"}
+	cmd := &cobra.Command{Use: "credentials", Short: "Sign-in credentials: activation links for new hires, the key that encrypts MFA secrets"}
 	var ttl time.Duration
 	issue := &cobra.Command{
 		Use:   "issue PERSON",
@@ -71,7 +71,7 @@ func (e *env) credentialsCommand() *cobra.Command {
 		},
 	}
 	issue.Flags().DurationVar(&ttl, "ttl", 0, "how long the link works (default authn.activation_ttl, 72h)")
-	cmd.AddCommand(issue)
+	cmd.AddCommand(issue, e.keyCommand())
 	return cmd
 }
 

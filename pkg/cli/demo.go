@@ -50,6 +50,9 @@ func (e *env) demoCommand() *cobra.Command {
 				return err
 			}
 			err = s.Migrate(cmd.Context())
+			if err == nil {
+				_, err = e.prepareMFAKeys(cmd.Context(), s, true)
+			}
 			s.Close()
 			if err != nil {
 				return err

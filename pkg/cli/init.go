@@ -33,7 +33,13 @@ func (e *env) initCommand() *cobra.Command {
 				where = "sqlite://" + p
 			}
 			fmt.Fprintf(e.stdout, "initialized %s: schema is current\n", where)
-			return nil
+			if !e.cfg.Authn.Configured() && e.defaultKeyFile() == "" {
+				fmt.Fprintln(e.stderr, "note: tenure serve needs a key to seal MFA secrets: set authn.secret_key_file or authn.secret_key_env "+
+					"('tenure credentials key generate' makes one), the same on every replica")
+				return nil
+			}
+			_, err = e.prepareMFAKeys(ctx, s, true)
+			return err
 		},
 	}
 }

@@ -31,6 +31,9 @@ func (e *env) serveCommand() *cobra.Command {
 				return err
 			}
 			defer s.Close()
+			if s, err = e.prepareMFAKeys(ctx, s, false); err != nil {
+				return err
+			}
 			// The registry exists even with metrics.enabled false, so the engines' observers are
 			// never nil; it is just not served then.
 			reg := metrics.New(metrics.Options{Version: buildVersion().Version, Clock: e.clock, Outbox: s,

@@ -47,7 +47,7 @@ func (e *env) samlIdP(ctx context.Context, s *sqlstore.Store, sessions idp.Sessi
 		}}
 	p, err := idp.New(idp.Config{BaseURL: base, EntityID: c.EntityID, Key: keys.Key, Cert: keys.Cert, NextCert: keys.NextCert,
 		NameIDKey: keys.NameIDKey, AssertionLifetime: c.AssertionLifetime, Sessions: sessions, People: s,
-		ServiceProviders: s, Access: access, Audit: s, Parking: s, Logger: e.logger, Observer: obs})
+		ServiceProviders: s, Access: access, Audit: s, Parking: s, Replay: s, Logger: e.logger, Observer: obs})
 	if err != nil {
 		return nil, err
 	}

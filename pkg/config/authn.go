@@ -31,7 +31,25 @@ type Authn struct {
 	// sessions, used or expired activation links, stale throttle counters and expired parked
 	// SAML requests (1h).
 	PurgeInterval time.Duration `yaml:"purge_interval"`
+	// SecretKeyFile or SecretKeyEnv holds the current key that seals MFA secrets at rest: 32
+	// random bytes in base64 (`tenure credentials key generate`). With neither, a SQLite
+	// database uses the key file beside it (DB.key, made by `tenure init`); PostgreSQL needs
+	// one, shared by every replica.
+	SecretKeyFile string `yaml:"secret_key_file"`
+	SecretKeyEnv  string `yaml:"secret_key_env"`
+	// PreviousSecretKeys still open what they sealed, while `tenure credentials key rotate`
+	// seals it again under the current key.
+	PreviousSecretKeys []SecretKey `yaml:"previous_secret_keys"`
 }
+
+// SecretKey names where one key is: a file, or an environment variable.
+type SecretKey struct {
+	File string `yaml:"file"`
+	Env  string `yaml:"env"`
+}
+
+// Configured says whether the current key is set explicitly.
+func (a Authn) Configured() bool { return a.SecretKeyFile != "" || a.SecretKeyEnv != "" }
 
 // DefaultPurgeInterval is PurgeInterval when unset.
 const DefaultPurgeInterval = time.Hour
@@ -73,6 +91,17 @@ func (a Authn) Validate() error {
 	}
 	if a.SessionIdle > 0 && a.SessionMax > 0 && a.SessionIdle > a.SessionMax {
 		return fmt.Errorf("authn.session_idle: %s is longer than authn.session_max %s", a.SessionIdle, a.SessionMax)
+	}
+	if a.SecretKeyFile != "" && a.SecretKeyEnv != "" {
+		return fmt.Errorf("authn.secret_key_file and authn.secret_key_env: set one, not both")
+	}
+	for i, k := range a.PreviousSecretKeys {
+		if (k.File == "") == (k.Env == "") {
+			return fmt.Errorf("authn.previous_secret_keys[%d]: set exactly one of file and env", i)
+		}
+	}
+	if len(a.PreviousSecretKeys) > 0 && !a.Configured() {
+		return fmt.Errorf("authn.previous_secret_keys: set the current key too (authn.secret_key_file or authn.secret_key_env)")
 	}
 	if a.Throttle.AccountFailures < 0 || a.Throttle.IPFailures < 0 {
 		return fmt.Errorf("authn.throttle: failure counts must not be negative")

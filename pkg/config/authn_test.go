@@ -33,14 +33,17 @@ func TestAuthnSection(t *testing.T) {
 	}
 
 	for doc, key := range map[string]string{
-		"authn:\n  public_url: id.example.com\n":          "authn.public_url",
-		"authn:\n  session_idle: -1m\n":                   "authn.session_idle",
-		"authn:\n  session_idle: 2h\n  session_max: 1h\n": "authn.session_idle",
-		"authn:\n  activation_ttl: 2000h\n":               "authn.activation_ttl",
-		"authn:\n  throttle:\n    account_failures: -1\n": "authn.throttle",
-		"authn:\n  sesion_idle: 1m\n":                     "sesion_idle",
-		"authn:\n  purge_interval: 10s\n":                 "authn.purge_interval",
-		"authn:\n  purge_interval: -1h\n":                 "authn.purge_interval",
+		"authn:\n  public_url: id.example.com\n":                                          "authn.public_url",
+		"authn:\n  session_idle: -1m\n":                                                   "authn.session_idle",
+		"authn:\n  session_idle: 2h\n  session_max: 1h\n":                                 "authn.session_idle",
+		"authn:\n  activation_ttl: 2000h\n":                                               "authn.activation_ttl",
+		"authn:\n  throttle:\n    account_failures: -1\n":                                 "authn.throttle",
+		"authn:\n  sesion_idle: 1m\n":                                                     "sesion_idle",
+		"authn:\n  purge_interval: 10s\n":                                                 "authn.purge_interval",
+		"authn:\n  purge_interval: -1h\n":                                                 "authn.purge_interval",
+		"authn:\n  secret_key_file: k\n  secret_key_env: K\n":                             "authn.secret_key_file",
+		"authn:\n  secret_key_env: K\n  previous_secret_keys:\n    - {file: a, env: B}\n": "authn.previous_secret_keys[0]",
+		"authn:\n  previous_secret_keys:\n    - {file: old.key}\n":                        "authn.previous_secret_keys",
 	} {
 		if _, err := Parse(strings.NewReader(doc)); err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("%q: error %v, want one naming %s", doc, err, key)

@@ -13,7 +13,8 @@ type Credential struct {
 	// activated yet, or their password lives in an LDAP silo).
 	PasswordHash  string
 	PasswordSetAt *time.Time
-	// TOTPSecret is the base32 shared secret; TOTPConfirmed turns true once the person proved
+	// TOTPSecret is the base32 shared secret, in the clear here: the store seals it at rest
+	// (see MFASecrets). TOTPConfirmed turns true once the person proved
 	// their authenticator has it. An unconfirmed secret is an enrolment in progress.
 	TOTPSecret    string
 	TOTPConfirmed bool
@@ -138,14 +139,15 @@ type Authn interface {
 	// and says how many rows of each kind went. It is housekeeping, not sign-out: only rows
 	// that a sign-in check would refuse anyway are removed, so no live session ends. One audit
 	// record (authn.purge) with the counts accounts for the run when sessions or activation
-	// links went, since their creation was audited; throttle counters and parked requests
+	// links went, since their creation was audited; throttle counters, parked requests and replay marks
 	// never were, so they are only counted.
 	PurgeAuthn(ctx context.Context, p AuthnPurge) (AuthnPurged, error)
 }
 
 // AuthnPurge says which rows are dead. Now is required; a zero cutoff leaves its kind alone.
 type AuthnPurge struct {
-	// Now: sessions, activation links and parked SAML requests expired by then go, and so do
+	// Now: sessions, activation links, parked SAML requests and SAML replay marks expired by
+	// then go, and so do
 	// activation links already used (a used link only ever shows "no longer valid").
 	Now time.Time
 	// IdleBefore: sessions last seen at or before it go, whatever their absolute expiry — they
@@ -162,7 +164,10 @@ type AuthnPurged struct {
 	Activations  int `json:"activations"`
 	Throttle     int `json:"throttle"`
 	SAMLRequests int `json:"saml_requests"`
+	SAMLReplays  int `json:"saml_replays"`
 }
 
 // Total is the number of rows removed.
-func (p AuthnPurged) Total() int { return p.Sessions + p.Activations + p.Throttle + p.SAMLRequests }
+func (p AuthnPurged) Total() int {
+	return p.Sessions + p.Activations + p.Throttle + p.SAMLRequests + p.SAMLReplays
+}

@@ -154,6 +154,8 @@ type Store interface {
 	HRBulk
 	SAMLRegistry
 	SAMLParking
+	SAMLReplay
+	MFASecrets
 	Outbox
 	Authn
 	SCIMTokens

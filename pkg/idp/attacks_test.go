@@ -330,6 +330,36 @@ func TestUnsendableACSRefusedBeforeLogin(t *testing.T) {
 // answered once; the same request sent again, or with its signature broken, is refused.
 func TestSignedAuthnRequestReplayAndTamperRefused(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
+	signed, sp := signedRequest(t, f)
+	c := f.signIn(t, f.alice, "pwd", "totp")
+	if _, err := sp.accept(readForm(t, get(t, c, signed)).samlResponse); err != nil {
+		t.Fatalf("first use of the signed request: %v", err)
+	}
+	u := mustURL(t, signed)
+	q := u.Query()
+	sig, _ := base64.StdEncoding.DecodeString(q.Get("Signature"))
+	sig[10] ^= 0xff
+	q.Set("Signature", base64.StdEncoding.EncodeToString(sig))
+	u.RawQuery = q.Encode()
+	for name, target := range map[string]string{"replayed": signed, "signature tampered": u.String()} {
+		resp := get(t, c, target)
+		body := readBody(t, resp)
+		if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, "SAMLResponse") {
+			t.Errorf("%s signed request: %d, want 400 and no response; body %s", name, resp.StatusCode, body)
+		}
+	}
+	// Unsigned requests from an SP that signs are refused as well.
+	unsigned := newTestSP(t, f, wikiEntity, wikiACS)
+	resp := get(t, c, unsigned.redirectURL(t, ""))
+	if body := readBody(t, resp); resp.StatusCode != http.StatusBadRequest || strings.Contains(body, "SAMLResponse") {
+		t.Errorf("unsigned request from a signing SP: %d, want 400", resp.StatusCode)
+	}
+}
+
+// signedRequest registers an SP that signs its AuthnRequests (HTTP-Redirect query signature)
+// and returns one such request's URL at the fixture's server.
+func signedRequest(t *testing.T, f *fixture) (string, *testSP) {
+	t.Helper()
 	spKey, err := idp.GenerateSigningKey("sp.test", time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -362,27 +392,5 @@ func TestSignedAuthnRequestReplayAndTamperRefused(t *testing.T) {
 	if !strings.Contains(signed, "Signature=") {
 		t.Fatalf("the request URL is not signed: %s", signed)
 	}
-	c := f.signIn(t, f.alice, "pwd", "totp")
-	if _, err := sp.accept(readForm(t, get(t, c, signed)).samlResponse); err != nil {
-		t.Fatalf("first use of the signed request: %v", err)
-	}
-	u := mustURL(t, signed)
-	q := u.Query()
-	sig, _ := base64.StdEncoding.DecodeString(q.Get("Signature"))
-	sig[10] ^= 0xff
-	q.Set("Signature", base64.StdEncoding.EncodeToString(sig))
-	u.RawQuery = q.Encode()
-	for name, target := range map[string]string{"replayed": signed, "signature tampered": u.String()} {
-		resp := get(t, c, target)
-		body := readBody(t, resp)
-		if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, "SAMLResponse") {
-			t.Errorf("%s signed request: %d, want 400 and no response; body %s", name, resp.StatusCode, body)
-		}
-	}
-	// Unsigned requests from an SP that signs are refused as well.
-	unsigned := newTestSP(t, f, wikiEntity, wikiACS)
-	resp := get(t, c, unsigned.redirectURL(t, ""))
-	if body := readBody(t, resp); resp.StatusCode != http.StatusBadRequest || strings.Contains(body, "SAMLResponse") {
-		t.Errorf("unsigned request from a signing SP: %d, want 400", resp.StatusCode)
-	}
+	return signed, sp
 }

@@ -195,7 +195,7 @@ func (f *fixture) serve(t testing.TB, store *sqlstore.Store, base *url.URL, opts
 	k := f.keys
 	p, err := idp.New(idp.Config{BaseURL: base, Key: k.Key, Cert: k.Cert, NextCert: opts.nextCert, NameIDKey: k.NameIDKey,
 		AssertionLifetime: opts.lifetime, Sessions: sessions, People: store, ServiceProviders: store, Access: access, Audit: store,
-		Parking: store})
+		Parking: store, Replay: store})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/crewjam/saml"
-	"github.com/crewjam/saml/samlsp"
 	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/tenure-id/tenure/pkg/authn"
@@ -82,6 +81,9 @@ type Config struct {
 	// Parking keeps SP-initiated requests while their browsers sign in; it is shared by every
 	// replica (the directory store).
 	Parking Parking
+	// Replay remembers the signed requests already answered, for every replica (the directory
+	// store).
+	Replay ReplayMarks
 	// MaxPending caps the requests parked at once, across replicas; 10000 when zero.
 	MaxPending int
 	// LoginURL sends a browser to sign in and come back to next, a local path.
@@ -114,8 +116,8 @@ func New(cfg Config) (*IdP, error) {
 		return nil, errors.New("idp: a signing key and certificate are required")
 	case len(cfg.NameIDKey) < 16:
 		return nil, errors.New("idp: NameIDKey must be at least 16 bytes")
-	case cfg.Sessions == nil || cfg.People == nil || cfg.ServiceProviders == nil || cfg.Access == nil || cfg.Audit == nil || cfg.Parking == nil:
-		return nil, errors.New("idp: Sessions, People, ServiceProviders, Access, Audit and Parking are required")
+	case cfg.Sessions == nil || cfg.People == nil || cfg.ServiceProviders == nil || cfg.Access == nil || cfg.Audit == nil || cfg.Parking == nil || cfg.Replay == nil:
+		return nil, errors.New("idp: Sessions, People, ServiceProviders, Access, Audit, Parking and Replay are required")
 	}
 	if err := samePublicKey(cfg.Key.Public(), cfg.Cert.PublicKey); err != nil {
 		return nil, fmt.Errorf("idp: signing key and certificate: %w", err)
@@ -153,10 +155,10 @@ func New(cfg Config) (*IdP, error) {
 		metadataURL = u
 	}
 	p := &IdP{cfg: cfg, pending: newPendingStore(cfg.Parking, cfg.PendingTTL, cfg.MaxPending), log: cfg.Logger}
-	// Signed AuthnRequests are answered once: a captured one cannot be sent again while it is
-	// current. (Unsigned ones anyone can make afresh, so crewjam does not record them.)
-	replay := samlsp.NewMemoryReplayCache(100000)
-	replay.Clock = cfg.Clock
+	// Signed AuthnRequests are answered once, by whichever replica gets them first: a captured
+	// one cannot be sent again while it is current. (Unsigned ones anyone can make afresh, so
+	// crewjam does not record them.)
+	replay := dbReplayCache{marks: cfg.Replay, clock: cfg.Clock}
 	p.replay = replay
 	p.saml = &saml.IdentityProvider{
 		Signer:                  cfg.Key,

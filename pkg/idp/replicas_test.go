@@ -2,6 +2,7 @@ package idp_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -143,4 +144,75 @@ func raceResumes(t *testing.T, browser *http.Client, urls []string) postedRespon
 		t.Fatalf("%d of %d racing resumes got a response form, want exactly 1", len(forms), len(urls))
 	}
 	return forms[0]
+}
+
+// A signed AuthnRequest captured on the way is answered once while it is valid, whichever
+// replica it reaches: sent to both, one after the other or at the same moment, exactly one
+// replica answers with a response and the other refuses it.
+func TestSignedAuthnRequestAnsweredOnceAcrossReplicas(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		for _, mode := range []string{"in turn", "racing"} {
+			t.Run(backend+"/"+mode, func(t *testing.T) {
+				opts := fixtureOpts{}
+				if backend == "postgres" {
+					opts.dbURL = testenv.SharedPostgres(t).NewDatabase(t)
+				}
+				f := newFixture(t, opts)
+				b := f.replica(t, opts)
+				signed, sp := signedRequest(t, f)
+				// Sessions are the fixture's, shared by both servers; cookies go to both hosts.
+				c := f.signIn(t, f.alice, "pwd", "totp")
+				u := mustURL(t, signed)
+				atB := mustURL(t, b.URL).JoinPath(u.Path)
+				atB.RawQuery = u.RawQuery
+				targets := []string{signed, atB.String()}
+				statuses := make([]int, len(targets))
+				bodies := make([]string, len(targets))
+				errs := make([]error, len(targets))
+				// Not get/readBody: they stop the test, which only its own goroutine may do.
+				send := func(i int) {
+					resp, err := c.Get(targets[i])
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					defer resp.Body.Close()
+					b, err := io.ReadAll(resp.Body)
+					statuses[i], bodies[i], errs[i] = resp.StatusCode, string(b), err
+				}
+				if mode == "in turn" {
+					send(0)
+					send(1)
+				} else {
+					start := make(chan struct{})
+					var wg sync.WaitGroup
+					for i := range targets {
+						wg.Go(func() {
+							<-start
+							send(i)
+						})
+					}
+					close(start)
+					wg.Wait()
+				}
+				answered := 0
+				for i := range targets {
+					switch {
+					case errs[i] != nil:
+						t.Fatalf("request to %s: %v", targets[i], errs[i])
+					case statuses[i] == http.StatusOK && strings.Contains(bodies[i], "SAMLResponse"):
+						answered++
+						if _, err := sp.accept(parseForm(t, statuses[i], bodies[i]).samlResponse); err != nil {
+							t.Errorf("the answer from %s: %v", targets[i], err)
+						}
+					case statuses[i] != http.StatusBadRequest || strings.Contains(bodies[i], "SAMLResponse"):
+						t.Errorf("replica %d: %d, want 200 with a response or 400 without", i, statuses[i])
+					}
+				}
+				if answered != 1 {
+					t.Errorf("%d replicas answered the same signed request, want exactly 1", answered)
+				}
+			})
+		}
+	}
 }

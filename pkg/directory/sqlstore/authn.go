@@ -16,7 +16,7 @@ type credentialRow struct {
 	PersonID      string `gorm:"primaryKey;size:36"`
 	PasswordHash  string `gorm:"size:300"`
 	PasswordSetAt *time.Time
-	TOTPSecret    string    `gorm:"column:totp_secret;size:200"`
+	TOTPSecret    string    `gorm:"column:totp_secret;size:200"` // sealed (see authn_secrets.go)
 	TOTPConfirmed bool      `gorm:"column:totp_confirmed;not null"`
 	TOTPLastStep  int64     `gorm:"column:totp_last_step;not null"`
 	RecoveryCodes string    `gorm:"type:text"` // JSON array of SHA-256 hex
@@ -44,13 +44,17 @@ func init() { registerModels(&credentialRow{}, &authSessionRow{}) }
 
 var _ directory.Authn = (*Store)(nil)
 
-func (r credentialRow) credential() (directory.Credential, error) {
+func (s *Store) credential(r credentialRow) (directory.Credential, error) {
 	codes, err := fromJSON[[]string](r.RecoveryCodes)
 	if err != nil {
 		return directory.Credential{}, fmt.Errorf("credential of %s: recovery codes: %w", r.PersonID, err)
 	}
+	secret, err := s.openSecret(r.PersonID, factorTOTP, r.TOTPSecret)
+	if err != nil {
+		return directory.Credential{}, err
+	}
 	return directory.Credential{PersonID: r.PersonID, PasswordHash: r.PasswordHash, PasswordSetAt: utcPtr(r.PasswordSetAt),
-		TOTPSecret: r.TOTPSecret, TOTPConfirmed: r.TOTPConfirmed, TOTPLastStep: r.TOTPLastStep, RecoveryCodes: codes,
+		TOTPSecret: secret, TOTPConfirmed: r.TOTPConfirmed, TOTPLastStep: r.TOTPLastStep, RecoveryCodes: codes,
 		Version: r.Version, UpdatedAt: utc(r.UpdatedAt)}, nil
 }
 
@@ -82,7 +86,7 @@ func (s *Store) GetCredential(ctx context.Context, personID string) (directory.C
 	if err := s.read(ctx).Where("person_id = ?", personID).Take(&row).Error; err != nil {
 		return directory.Credential{}, notFound(err, "credential", personID)
 	}
-	return row.credential()
+	return s.credential(row)
 }
 
 // UpdateCredential changes the person's credential in one transaction; see directory.Authn.
@@ -100,7 +104,7 @@ func (s *Store) UpdateCredential(ctx context.Context, personID, action string, f
 		}
 		before := directory.Credential{PersonID: personID}
 		if exists {
-			if before, err = row.credential(); err != nil {
+			if before, err = tx.credential(row); err != nil {
 				return err
 			}
 		}
@@ -110,8 +114,12 @@ func (s *Store) UpdateCredential(ctx context.Context, personID, action string, f
 			return err
 		}
 		next.PersonID, next.Version, next.UpdatedAt = personID, before.Version+1, tx.now()
+		sealed, err := tx.sealSecret(personID, factorTOTP, next.TOTPSecret)
+		if err != nil {
+			return err
+		}
 		nrow := credentialRow{PersonID: personID, PasswordHash: next.PasswordHash, PasswordSetAt: utcPtr(next.PasswordSetAt),
-			TOTPSecret: next.TOTPSecret, TOTPConfirmed: next.TOTPConfirmed, TOTPLastStep: next.TOTPLastStep,
+			TOTPSecret: sealed, TOTPConfirmed: next.TOTPConfirmed, TOTPLastStep: next.TOTPLastStep,
 			RecoveryCodes: toJSON(next.RecoveryCodes), Version: next.Version, UpdatedAt: next.UpdatedAt}
 		db := tx.db.WithContext(ctx)
 		if exists {

@@ -61,6 +61,11 @@ func (s *Store) PurgeAuthn(ctx context.Context, p directory.AuthnPurge) (directo
 			return fmt.Errorf("purge parked requests: %w", res.Error)
 		}
 		out.SAMLRequests = int(res.RowsAffected)
+		res = db.Where("expires_at <= ?", now).Delete(&samlReplayRow{})
+		if res.Error != nil {
+			return fmt.Errorf("purge replay marks: %w", res.Error)
+		}
+		out.SAMLReplays = int(res.RowsAffected)
 		if out.Sessions+out.Activations == 0 {
 			return nil
 		}

@@ -66,6 +66,10 @@ type Options struct {
 	SQLite SQLiteDriver
 	// Logger receives slow-query and error logs from gorm; none when nil.
 	Logger *slog.Logger
+	// Secrets seals second-factor secrets at rest (*secretbox.Keyring is one). Without it
+	// they are stored and read back as given: only tools that never read them (and tests)
+	// run so; `tenure serve` always has one.
+	Secrets Sealer
 }
 
 // Kind is the database behind a store.
@@ -148,7 +152,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	} else {
 		sqlDB.SetMaxOpenConns(16)
 	}
-	s := &Store{db: db, kind: kind, clock: opts.Clock}
+	s := &Store{db: db, kind: kind, clock: opts.Clock, secrets: opts.Secrets}
 	if kind == SQLite {
 		s.writers = &sync.Mutex{}
 	}

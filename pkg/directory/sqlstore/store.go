@@ -28,6 +28,8 @@ type Store struct {
 	// lock sleeps and retries, and a writer that commits back to back (the outbox workers)
 	// can starve one that is sleeping. Nil on PostgreSQL, whose lock waits are queued.
 	writers *sync.Mutex
+	// secrets seals second-factor secrets at rest; nil keeps them as given (see MFASecrets).
+	secrets Sealer
 }
 
 var _ directory.Store = (*Store)(nil)
@@ -83,7 +85,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *Store) error) error {
 				return fmt.Errorf("lock writers: %w", err)
 			}
 		}
-		return fn(&Store{db: db, kind: s.kind, clock: s.clock, inTx: true})
+		return fn(&Store{db: db, kind: s.kind, clock: s.clock, inTx: true, secrets: s.secrets})
 	})
 }
 
