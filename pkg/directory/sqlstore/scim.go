@@ -62,7 +62,9 @@ type tokenAudit struct {
 }
 
 // tokenTarget and the actions keep the names SCIM tokens were audited under before kinds.
-func tokenTarget(kind directory.TokenKind, name string) string { return string(kind) + "_token:" + name }
+func tokenTarget(kind directory.TokenKind, name string) string {
+	return string(kind) + "_token:" + name
+}
 
 func tokenNoun(kind directory.TokenKind) string { return string(kind) + " token" }
 
