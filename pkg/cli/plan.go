@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenure-id/tenure/pkg/admin"
 	"github.com/tenure-id/tenure/pkg/connector"
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/identity"
@@ -130,15 +131,7 @@ func (e *env) printPlan(plan provision.Plan, people []identity.Person) error {
 	}
 	switch e.output {
 	case "json":
-		if plan.Apps == nil {
-			plan.Apps = []provision.AppPlan{}
-		}
-		for i := range plan.Apps {
-			if plan.Apps[i].Ops == nil {
-				plan.Apps[i].Ops = []provision.Step{} // an app in sync has no operations, not null ones
-			}
-		}
-		return e.print(plan, table{})
+		return e.print(admin.PlanJSON(plan), table{})
 	case "csv":
 		t := table{headers: []string{"APP", "EMPLOYEE_ID", "PERSON", "OPERATION", "ACCOUNT_ID", "ENTITLEMENT", "FIELDS", "URGENT", "REASON"}}
 		for _, ap := range plan.Apps {
