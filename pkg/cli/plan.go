@@ -14,6 +14,7 @@ import (
 	"github.com/tenure-id/tenure/pkg/connector"
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/identity"
+	"github.com/tenure-id/tenure/pkg/policy"
 	"github.com/tenure-id/tenure/pkg/provision"
 )
 
@@ -26,6 +27,11 @@ func (e *env) openPlanner(ctx context.Context, store provision.PlannerStore, pol
 	if err != nil {
 		return nil, err
 	}
+	return e.planner(store, set, policyDir, names)
+}
+
+// planner is openPlanner with the policy already loaded.
+func (e *env) planner(store provision.PlannerStore, set *policy.Set, policyDir string, names []string) (*provision.Planner, error) {
 	cfgs := e.cfg.Provisioning.Apps
 	conns := map[string]connector.Connector{}
 	for _, app := range sortedKeysOf(cfgs) {
