@@ -4,15 +4,14 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenure-id/tenure/pkg/admin"
 	"github.com/tenure-id/tenure/pkg/audit"
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
 	"github.com/tenure-id/tenure/pkg/identity"
-	"github.com/tenure-id/tenure/pkg/policy"
 )
 
 func (e *env) accessCommand() *cobra.Command {
@@ -23,48 +22,21 @@ func (e *env) accessCommand() *cobra.Command {
 	return cmd
 }
 
-// accessSession is what every access command starts from: the policy, the store, the person
-// and a snapshot of the directory for resolving.
-type accessSession struct {
-	resolver *policy.Resolver
-	store    *sqlstore.Store
-	snap     *policy.Snapshot
-	person   identity.Person
-}
-
-func (e *env) openAccess(ctx context.Context, dir, personKey string) (*accessSession, error) {
+func (e *env) openAccess(ctx context.Context, dir, personKey string) (*admin.Access, *sqlstore.Store, error) {
 	set, err := e.loadPolicy(e.policyDir(dir))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s, err := e.openStore(ctx, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	p, err := s.LookupPerson(ctx, personKey)
+	a, err := admin.OpenAccess(ctx, s, set, personKey, e.clock())
 	if err != nil {
 		s.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	snap, _, err := loadSnapshot(ctx, s, e.clock())
-	if err != nil {
-		s.Close()
-		return nil, err
-	}
-	return &accessSession{resolver: policy.NewResolver(set), store: s, snap: snap, person: p}, nil
-}
-
-func who(p identity.Person) string { return fmt.Sprintf("%s (%s)", p.DisplayName(), p.EmployeeID) }
-
-func reasons(rs []policy.Reason) string {
-	out := make([]string, len(rs))
-	for i, r := range rs {
-		out[i] = r.String()
-		if r.Exception != nil && r.Exception.ExpiresAt != nil {
-			out[i] += " until " + r.Exception.ExpiresAt.Add(-time.Nanosecond).Format(time.DateOnly)
-		}
-	}
-	return strings.Join(out, "; ")
+	return a, s, nil
 }
 
 func (e *env) accessWhyCommand(dir *string) *cobra.Command {
@@ -74,16 +46,16 @@ func (e *env) accessWhyCommand(dir *string) *cobra.Command {
 		Args:  exactArgs(2, "PERSON", "APP"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a, err := e.openAccess(ctx, *dir, args[0])
+			a, s, err := e.openAccess(ctx, *dir, args[0])
 			if err != nil {
 				return err
 			}
-			defer a.store.Close()
+			defer s.Close()
 			app := args[1]
-			if _, ok := a.resolver.Set().App(app); !ok {
-				return fmt.Errorf("app %q is not in the policy catalogue", app)
+			ex, err := a.Why(app)
+			if err != nil {
+				return err
 			}
-			ex := a.resolver.Explain(a.person, a.snap, app)
 			t := table{headers: []string{"RULE", "WHERE", "EFFECT", "RULE_MATCHED", "CLAUSE", "CONDITION", "PERSON", "HOLDS"}}
 			for _, r := range ex.Rules {
 				for _, c := range r.Conditions {
@@ -95,9 +67,9 @@ func (e *env) accessWhyCommand(dir *string) *cobra.Command {
 				return e.print(ex, t)
 			}
 			if len(ex.Grants) == 0 {
-				fmt.Fprintf(e.stdout, "%s does not get %s\n", who(a.person), app)
+				fmt.Fprintf(e.stdout, "%s does not get %s\n", who(a.Person), app)
 			} else {
-				fmt.Fprintf(e.stdout, "%s gets %s:\n", who(a.person), app)
+				fmt.Fprintf(e.stdout, "%s gets %s:\n", who(a.Person), app)
 			}
 			for _, g := range ex.Grants {
 				line := "  " + g.Key()
@@ -123,13 +95,6 @@ func (e *env) accessWhyCommand(dir *string) *cobra.Command {
 	}
 }
 
-func grantKeyOf(app, ent string) string {
-	if ent == "" {
-		return app
-	}
-	return app + ":" + ent
-}
-
 func yesNo(b bool) string {
 	if b {
 		return "yes"
@@ -144,15 +109,12 @@ func (e *env) accessListCommand(dir *string) *cobra.Command {
 		Args:  exactArgs(1, "PERSON"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			a, err := e.openAccess(ctx, *dir, args[0])
+			a, s, err := e.openAccess(ctx, *dir, args[0])
 			if err != nil {
 				return err
 			}
-			defer a.store.Close()
-			res := a.resolver.Resolve(a.person, a.snap)
-			if res.Grants == nil {
-				res.Grants = []policy.Grant{}
-			}
+			defer s.Close()
+			res := a.List()
 			t := table{headers: []string{"APP", "ENTITLEMENT", "ROLE", "STATUS", "REASONS"}}
 			for _, g := range res.Grants {
 				t.rows = append(t.rows, []string{g.App, g.Entitlement, g.Role, "granted", reasons(g.Reasons)})
@@ -170,19 +132,6 @@ func (e *env) accessListCommand(dir *string) *cobra.Command {
 	}
 }
 
-// parseGrantTarget splits APP[:KIND:NAME] and checks it against the catalogue.
-func parseGrantTarget(set *policy.Set, target string) (app, ent string, err error) {
-	app, ent, _ = strings.Cut(target, ":")
-	a, ok := set.App(app)
-	if !ok {
-		return "", "", usagef("app %q is not in the policy catalogue", app)
-	}
-	if ent != "" && !a.HasEntitlement(ent) {
-		return "", "", usagef("app %q offers no entitlement %q", app, ent)
-	}
-	return app, ent, nil
-}
-
 func (e *env) accessGrantCommand(dir *string) *cobra.Command {
 	var reason, approver, expires string
 	cmd := &cobra.Command{
@@ -190,72 +139,30 @@ func (e *env) accessGrantCommand(dir *string) *cobra.Command {
 		Short: "Grant an approved exception to policy; it ends by itself after DATE",
 		Args:  exactArgs(2, "PERSON", "APP[:KIND:NAME]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case strings.TrimSpace(reason) == "":
-				return usagef("--reason is required: every exception says why")
-			case strings.TrimSpace(approver) == "":
-				return usagef("--approver is required")
-			case expires == "":
-				return usagef("--expires DATE is required: exceptions always end")
-			}
-			day, err := time.Parse(time.DateOnly, expires)
-			if err != nil {
-				return usagef("--expires %q: want YYYY-MM-DD", expires)
-			}
-			end := policy.ExpiryFromDate(day)
+			app, ent, _ := strings.Cut(args[1], ":")
+			req := admin.ExceptionRequest{Person: args[0], App: app, Entitlement: ent, Reason: reason, Approver: approver, Expires: expires}
+			flags := map[string]string{"reason": "reason", "approver": "approver", "expires": "expires"}
 			now := e.clock()
-			if !end.After(now) {
-				return usagef("--expires %s is in the past", expires)
+			if _, err := admin.CheckException(req, now); err != nil {
+				return cliError(err, flags)
 			}
 			ctx := cmd.Context()
-			a, err := e.openAccess(ctx, *dir, args[0])
+			set, err := e.loadPolicy(e.policyDir(*dir))
 			if err != nil {
 				return err
 			}
-			defer a.store.Close()
-			app, ent, err := parseGrantTarget(a.resolver.Set(), args[1])
+			s, err := e.openStore(ctx, false)
 			if err != nil {
 				return err
 			}
-			appr, err := a.store.LookupPerson(ctx, approver)
+			defer s.Close()
+			res, err := admin.GrantException(e.actorContext(ctx), s, set, req, now)
 			if err != nil {
-				return fmt.Errorf("--approver: %w", err)
+				return cliError(err, flags)
 			}
-			if appr.ID == a.person.ID {
-				return usagef("--approver: %s cannot approve their own exception", approver)
-			}
-			if appr.Status != identity.Active {
-				return fmt.Errorf("--approver: %s is %s, not active", approver, appr.Status)
-			}
-			existing, err := a.store.ListGrants(ctx, directory.GrantFilter{PersonID: a.person.ID, App: app, Source: identity.FromException})
-			if err != nil {
-				return err
-			}
-			for _, g := range existing {
-				if g.Entitlement == ent && !policy.Expired(g, now) {
-					return fmt.Errorf("%s already has exception %s for %s until %s: revoke it first",
-						who(a.person), g.ID, args[1], g.ExpiresAt.Add(-time.Nanosecond).Format(time.DateOnly))
-				}
-			}
-			// Say what the exception changes, so nobody approves a no-op or an SoD override unknowingly.
-			note := ""
-			res := a.resolver.Resolve(a.person, a.snap)
-			for _, b := range res.Blocked {
-				if b.App == app && b.Entitlement == ent {
-					note = "overrides SoD conflict " + b.Conflict
-				}
-			}
-			if g, ok := res.Find(grantKeyOf(app, ent)); ok && note == "" {
-				note = "already granted by " + reasons(g.Reasons) + "; the exception keeps it if that stops"
-			}
-			g := identity.Grant{PersonID: a.person.ID, App: app, Entitlement: ent, Source: identity.FromException,
-				Reason: reason, Approver: appr.EmployeeID, GrantedAt: now, ExpiresAt: &end}
-			g, err = a.store.CreateGrant(audit.WithReason(e.actorContext(ctx), reason), g)
-			if err != nil {
-				return err
-			}
+			g := res.Grant
 			return e.print(g, table{headers: []string{"ID", "PERSON", "GRANT", "APPROVER", "LAST_DAY", "NOTE"},
-				rows: [][]string{{g.ID, a.person.EmployeeID, args[1], g.Approver, expires, note}}})
+				rows: [][]string{{g.ID, res.Person.EmployeeID, args[1], g.Approver, expires, res.Note}}})
 		},
 	}
 	fl := cmd.Flags()

@@ -8,13 +8,12 @@ import (
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenure-id/tenure/pkg/admin"
 	"github.com/tenure-id/tenure/pkg/audit"
-	"github.com/tenure-id/tenure/pkg/hr"
 	"github.com/tenure-id/tenure/pkg/identity"
 )
 
@@ -22,20 +21,6 @@ func (e *env) auditCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "The tamper-evident audit log: verify its hash chain, export it"}
 	cmd.AddCommand(e.auditVerifyCommand(), e.auditExportCommand())
 	return cmd
-}
-
-// verifyView is `tenure audit verify -o json`.
-type verifyView struct {
-	Verified  bool   `json:"verified"`
-	Records   int64  `json:"records"`
-	FirstSeq  int64  `json:"first_seq"`
-	HeadSeq   int64  `json:"head_seq"`
-	HeadHash  string `json:"head_hash"`
-	Head      string `json:"head"` // SEQ:HASH, for --anchor next time
-	Partial   bool   `json:"partial"`
-	Source    string `json:"source"`
-	Anchors   int    `json:"anchors"`
-	BrokenErr string `json:"error,omitempty"`
 }
 
 func (e *env) auditVerifyCommand() *cobra.Command {
@@ -55,13 +40,9 @@ prints (SEQ:HASH) somewhere the database's administrators cannot write, and pass
 of part of the log is checked from its first record on.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var want []audit.Anchor
-			for _, s := range anchors {
-				a, err := audit.ParseAnchor(s)
-				if err != nil {
-					return usagef("--anchor: %v", err)
-				}
-				want = append(want, a)
+			want, err := admin.ParseAnchors(anchors)
+			if err != nil {
+				return cliError(err, map[string]string{"anchor": "anchor"})
 			}
 			ctx := cmd.Context()
 			var res audit.Result
@@ -86,13 +67,11 @@ of part of the log is checked from its first record on.`,
 				defer s.Close()
 				res, verr = audit.VerifyLog(ctx, s, want...)
 			}
-			if verr != nil && !errors.Is(verr, audit.ErrBroken) {
-				return verr
+			v, err := admin.NewVerifyView(res, verr, source, len(want))
+			if err != nil {
+				return err
 			}
-			v := verifyView{Verified: verr == nil, Records: res.Count, FirstSeq: res.First.Seq, HeadSeq: res.Head.Seq,
-				HeadHash: res.Head.Hash, Head: res.Head.String(), Partial: res.Partial, Source: source, Anchors: len(want)}
 			if verr != nil {
-				v.BrokenErr = verr.Error()
 				if e.output == "json" {
 					if err := e.print(v, table{}); err != nil {
 						return err
@@ -242,21 +221,4 @@ func (e *env) exportAudit(w io.Writer, next func() (identity.AuditRecord, error)
 		}
 	}
 	return n, bw.Flush()
-}
-
-// dayBound reads a date or an RFC 3339 time; a date is the start of that day in loc, or its
-// last instant when end is set.
-func dayBound(s string, loc *time.Location, end bool) (time.Time, error) {
-	t, err := hr.ParseDate(s)
-	if err != nil {
-		return t, err
-	}
-	if len(strings.TrimSpace(s)) != len(time.DateOnly) {
-		return t, nil
-	}
-	day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
-	if end {
-		return day.AddDate(0, 0, 1).Add(-time.Nanosecond), nil
-	}
-	return day, nil
 }

@@ -2,13 +2,13 @@ package cli
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenure-id/tenure/pkg/admin"
 	"github.com/tenure-id/tenure/pkg/directory"
 )
 
@@ -16,27 +16,6 @@ func (e *env) opsCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "ops", Short: "The provisioning outbox: queued, failed and dead operations, quarantined apps"}
 	cmd.AddCommand(e.opsListCommand(), e.opsRetryCommand())
 	return cmd
-}
-
-// opsListing is `tenure ops list -o json`: the ops, and the apps with failures or a quarantine.
-type opsListing struct {
-	Ops  []opView              `json:"ops"`
-	Apps []directory.OutboxApp `json:"apps"`
-}
-
-// opView is an op without its payload's full account (which `tenure plan` shows).
-type opView struct {
-	ID            int64     `json:"id"`
-	App           string    `json:"app"`
-	Kind          string    `json:"kind"`
-	PersonID      string    `json:"person_id,omitempty"`
-	Urgent        bool      `json:"urgent,omitempty"`
-	State         string    `json:"state"`
-	Attempts      int       `json:"attempts"`
-	NextAttemptAt time.Time `json:"next_attempt_at"`
-	LastError     string    `json:"last_error,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 func (e *env) opsListCommand() *cobra.Command {
@@ -48,12 +27,9 @@ func (e *env) opsListCommand() *cobra.Command {
 		Short: "List outbox operations (newest last) and the apps that are failing or quarantined",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			f := directory.OutboxFilter{App: app}
-			for _, st := range states {
-				if !slices.Contains(directory.OpStates, directory.OpState(st)) {
-					return usagef("--state %q: use one of pending, running, done, failed, dead", st)
-				}
-				f.States = append(f.States, directory.OpState(st))
+			f, err := admin.OpsFilter(states, app)
+			if err != nil {
+				return cliError(err, map[string]string{"state": "state"})
 			}
 			ctx := cmd.Context()
 			s, err := e.openStore(ctx, false)
@@ -61,31 +37,25 @@ func (e *env) opsListCommand() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			ops, err := s.ListOps(ctx, f)
+			out, err := admin.ListOps(ctx, s, f)
 			if err != nil {
 				return err
 			}
-			if limit > 0 && len(ops) > limit {
-				ops = ops[len(ops)-limit:]
+			if limit > 0 && len(out.Ops) > limit {
+				out.Ops = out.Ops[len(out.Ops)-limit:]
 			}
-			apps, err := s.OutboxApps(ctx)
-			if err != nil {
-				return err
-			}
-			out := opsListing{Ops: make([]opView, len(ops)), Apps: apps}
+			apps := out.Apps
 			t := table{headers: []string{"ID", "APP", "KIND", "PERSON", "STATE", "ATTEMPTS", "NEXT_ATTEMPT", "ERROR"}}
-			for i, o := range ops {
-				out.Ops[i] = opView{ID: o.ID, App: o.App, Kind: o.Kind, PersonID: o.PersonID, Urgent: o.Urgent, State: string(o.State),
-					Attempts: o.Attempts, NextAttemptAt: o.NextAttemptAt, LastError: o.LastError, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt}
+			for _, o := range out.Ops {
 				kind := o.Kind
 				if o.Urgent {
 					kind += " (urgent)"
 				}
 				next := ""
-				if o.State == directory.OpPending {
+				if o.State == string(directory.OpPending) {
 					next = o.NextAttemptAt.Format(time.RFC3339)
 				}
-				t.rows = append(t.rows, []string{strconv.FormatInt(o.ID, 10), o.App, kind, o.PersonID, string(o.State),
+				t.rows = append(t.rows, []string{strconv.FormatInt(o.ID, 10), o.App, kind, o.PersonID, o.State,
 					strconv.Itoa(o.Attempts), next, oneLine(o.LastError)})
 			}
 			if e.output == "table" {
@@ -119,7 +89,7 @@ func (e *env) opsRetryCommand() *cobra.Command {
 				}
 				r.IDs = append(r.IDs, id)
 			}
-			if app != "" && len(r.IDs) > 0 {
+			if err := admin.CheckRetry(r); err != nil {
 				return usagef("give --app or operation IDs, not both")
 			}
 			ctx := e.actorContext(cmd.Context())

@@ -2,13 +2,12 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tenure-id/tenure/pkg/directory"
+	"github.com/tenure-id/tenure/pkg/admin"
 	"github.com/tenure-id/tenure/pkg/identity"
 )
 
@@ -29,43 +28,24 @@ func (e *env) peopleListCommand() *cobra.Command {
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			f := directory.PersonFilter{Subtree: subtree, Limit: limit}
-			for _, s := range statuses {
-				st, err := identity.ParseStatus(s)
-				if err != nil {
-					return usageError{fmt.Errorf("--status: %w", err)}
-				}
-				f.Statuses = append(f.Statuses, st)
-			}
-			for _, s := range types {
-				t, err := identity.ParseEmploymentType(s)
-				if err != nil {
-					return usageError{fmt.Errorf("--type: %w", err)}
-				}
-				f.EmploymentTypes = append(f.EmploymentTypes, t)
+			q := admin.PeopleQuery{Statuses: statuses, EmploymentTypes: types, OrgUnit: orgUnit, Subtree: subtree, Manager: manager, Limit: limit}
+			flags := map[string]string{"status": "status", "employment_type": "type", "manager": "manager"}
+			// The form is checked before the database is opened, as it always was.
+			if _, err := (admin.PeopleQuery{Statuses: statuses, EmploymentTypes: types}).Filter(ctx, nil, nil); err != nil {
+				return cliError(err, flags)
 			}
 			s, err := e.openStore(ctx, false)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			orgs, err := loadOrgIndex(ctx, s)
+			orgs, err := admin.LoadOrgIndex(ctx, s)
 			if err != nil {
 				return err
 			}
-			if orgUnit != "" {
-				u, err := orgs.resolve(orgUnit)
-				if err != nil {
-					return err
-				}
-				f.OrgUnitID = u.ID
-			}
-			if manager != "" {
-				m, err := s.LookupPerson(ctx, manager)
-				if err != nil {
-					return fmt.Errorf("--manager: %w", err)
-				}
-				f.ManagerID = m.ID
+			f, err := q.Filter(ctx, s, orgs)
+			if err != nil {
+				return cliError(err, flags)
 			}
 			people, err := s.ListPeople(ctx, f)
 			if err != nil {
@@ -105,17 +85,9 @@ func (e *env) printPeople(ctx context.Context, s personGetter, orgs *orgIndex, p
 			}
 		}
 		t.rows = append(t.rows, []string{p.EmployeeID, p.DisplayName(), p.Username, p.WorkEmail, string(p.EmploymentType),
-			string(p.Status), p.JobTitle, orgs.path(p.OrgUnitID), mgr})
+			string(p.Status), p.JobTitle, orgs.Path(p.OrgUnitID), mgr})
 	}
 	return e.print(people, t)
-}
-
-// personDetail is `people show` in JSON: the person's own fields plus the names a reader needs.
-type personDetail struct {
-	identity.Person
-	OrgPath           string   `json:"org_path,omitempty"`
-	ManagerEmployeeID string   `json:"manager_employee_id,omitempty"`
-	ManagerChain      []string `json:"manager_chain,omitempty"` // employee IDs, nearest first
 }
 
 func (e *env) peopleShowCommand() *cobra.Command {
@@ -130,31 +102,16 @@ func (e *env) peopleShowCommand() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			p, err := s.LookupPerson(ctx, args[0])
+			d, err := admin.ShowPerson(ctx, s, args[0])
 			if err != nil {
 				return err
-			}
-			orgs, err := loadOrgIndex(ctx, s)
-			if err != nil {
-				return err
-			}
-			chain, err := s.ManagerChain(ctx, p.ID)
-			if err != nil {
-				return err
-			}
-			d := personDetail{Person: p, OrgPath: orgs.path(p.OrgUnitID)}
-			for _, m := range chain {
-				d.ManagerChain = append(d.ManagerChain, m.EmployeeID)
-			}
-			if len(chain) > 0 {
-				d.ManagerEmployeeID = chain[0].EmployeeID
 			}
 			return e.print(d, detailTable(d))
 		},
 	}
 }
 
-func detailTable(d personDetail) table {
+func detailTable(d admin.PersonDetail) table {
 	date := func(t *time.Time) string {
 		if t == nil {
 			return ""

@@ -10,9 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenure-id/tenure/pkg/admin"
 	"github.com/tenure-id/tenure/pkg/connector"
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/identity"
+	"github.com/tenure-id/tenure/pkg/policy"
 	"github.com/tenure-id/tenure/pkg/provision"
 )
 
@@ -25,6 +27,11 @@ func (e *env) openPlanner(ctx context.Context, store provision.PlannerStore, pol
 	if err != nil {
 		return nil, err
 	}
+	return e.planner(store, set, policyDir, names)
+}
+
+// planner is openPlanner with the policy already loaded.
+func (e *env) planner(store provision.PlannerStore, set *policy.Set, policyDir string, names []string) (*provision.Planner, error) {
 	cfgs := e.cfg.Provisioning.Apps
 	conns := map[string]connector.Connector{}
 	for _, app := range sortedKeysOf(cfgs) {
@@ -130,15 +137,7 @@ func (e *env) printPlan(plan provision.Plan, people []identity.Person) error {
 	}
 	switch e.output {
 	case "json":
-		if plan.Apps == nil {
-			plan.Apps = []provision.AppPlan{}
-		}
-		for i := range plan.Apps {
-			if plan.Apps[i].Ops == nil {
-				plan.Apps[i].Ops = []provision.Step{} // an app in sync has no operations, not null ones
-			}
-		}
-		return e.print(plan, table{})
+		return e.print(admin.PlanJSON(plan), table{})
 	case "csv":
 		t := table{headers: []string{"APP", "EMPLOYEE_ID", "PERSON", "OPERATION", "ACCOUNT_ID", "ENTITLEMENT", "FIELDS", "URGENT", "REASON"}}
 		for _, ap := range plan.Apps {

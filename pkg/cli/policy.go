@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tenure-id/tenure/pkg/directory"
-	"github.com/tenure-id/tenure/pkg/identity"
+	"github.com/tenure-id/tenure/pkg/admin"
 	"github.com/tenure-id/tenure/pkg/policy"
 )
 
@@ -101,13 +99,13 @@ func (e *env) checkOrgUnits(ctx context.Context, dir string, set *policy.Set) er
 		return err
 	}
 	defer s.Close()
-	orgs, err := loadOrgIndex(ctx, s)
+	orgs, err := admin.LoadOrgIndex(ctx, s)
 	if err != nil {
 		return err
 	}
 	known := map[string]bool{}
-	for _, p := range orgs.paths {
-		known[strings.ToLower(p)] = true
+	for _, u := range orgs.Units {
+		known[strings.ToLower(orgs.Path(u.ID))] = true
 	}
 	missing := set.CheckOrgUnits(func(p string) bool { return known[p] })
 	if len(missing) == 0 {
@@ -220,45 +218,4 @@ func firstArg(args []string) string {
 		return ""
 	}
 	return args[0]
-}
-
-// snapshotSource is what resolving needs from the directory.
-type snapshotSource interface {
-	ListOrgUnits(ctx context.Context) ([]identity.OrgUnit, error)
-	ListPeople(ctx context.Context, f directory.PersonFilter) ([]identity.Person, error)
-	ListGroups(ctx context.Context) ([]identity.Group, error)
-	GroupMembers(ctx context.Context, groupID string) ([]identity.Person, error)
-	ListGrants(ctx context.Context, f directory.GrantFilter) ([]identity.Grant, error)
-}
-
-// loadSnapshot reads the directory once, so every person resolves without further queries.
-func loadSnapshot(ctx context.Context, s snapshotSource, now time.Time) (*policy.Snapshot, []identity.Person, error) {
-	units, err := s.ListOrgUnits(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	people, err := s.ListPeople(ctx, directory.PersonFilter{})
-	if err != nil {
-		return nil, nil, err
-	}
-	groups, err := s.ListGroups(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	memberships := map[string][]identity.Group{}
-	for _, g := range groups {
-		members, err := s.GroupMembers(ctx, g.ID)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, m := range members {
-			memberships[m.ID] = append(memberships[m.ID], g)
-		}
-	}
-	exceptions, err := s.ListGrants(ctx, directory.GrantFilter{Source: identity.FromException})
-	if err != nil {
-		return nil, nil, err
-	}
-	snap := policy.NewSnapshot(policy.SnapshotData{Now: now, OrgUnits: units, People: people, Groups: memberships, Exceptions: exceptions})
-	return snap, people, nil
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -11,12 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tenure-id/tenure/pkg/audit"
-	"github.com/tenure-id/tenure/pkg/directory"
-	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
-	"github.com/tenure-id/tenure/pkg/identity"
+	"github.com/tenure-id/tenure/pkg/admin"
 	"github.com/tenure-id/tenure/pkg/policy"
-	"github.com/tenure-id/tenure/pkg/provision"
 	"github.com/tenure-id/tenure/pkg/report"
 )
 
@@ -51,35 +46,26 @@ a log that does not verify gives no report.`,
 				return usagef("--format %q: use csv, json or html", format)
 			}
 			ctx := cmd.Context()
-			in := report.Input{Name: args[0], GeneratedAt: e.clock(), At: e.clock()}
+			req := admin.ReportRequest{Name: args[0], AsOf: asOf, Now: e.clock()}
 			if asOf != "" {
 				loc, err := e.cfg.HR.Location()
 				if err != nil {
 					return err
 				}
-				if in.At, err = dayBound(asOf, loc, true); err != nil {
-					return usagef("--as-of: %v", err)
-				}
-				if in.At.After(in.GeneratedAt) {
-					return usagef("--as-of %s: that is in the future; the report of now needs no --as-of", asOf)
-				}
-				in.AsOf = true
+				req.Location = loc
+			}
+			flags := map[string]string{"as_of": "as-of"}
+			if _, err := admin.CheckReport(req); err != nil {
+				return cliError(err, flags)
 			}
 			s, err := e.openStore(ctx, false)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			if in.AsOf {
-				if in.State, in.Evidence, err = report.Replay(ctx, s, in.At); err != nil {
-					return err
-				}
-			} else if err := e.currentAccess(ctx, s, e.policyDir(dir), &in); err != nil {
-				return err
-			}
-			rep, err := report.Build(in)
+			rep, err := admin.BuildReport(ctx, s, func() (*policy.Set, error) { return e.loadPolicy(e.policyDir(dir)) }, req)
 			if err != nil {
-				return err
+				return cliError(err, flags)
 			}
 			out := e.stdout
 			if file != "" {
@@ -104,69 +90,6 @@ a log that does not verify gives no report.`,
 	cmd.Flags().StringVar(&dir, "policies", "", "policy directory for what should be (env TENURE_POLICIES; default policies)")
 	cmd.Flags().StringVar(&file, "file", "", "write to this new file instead of standard output")
 	return cmd
-}
-
-// currentAccess fills in what the directory holds now, what policy grants, and the audit
-// head verified to.
-func (e *env) currentAccess(ctx context.Context, s *sqlstore.Store, dir string, in *report.Input) error {
-	set, err := e.loadPolicy(dir)
-	if err != nil {
-		return err
-	}
-	// Verify first: what the tables hold came through the log, and a report vouches for both.
-	res, err := audit.VerifyLog(ctx, s)
-	if err != nil {
-		return fmt.Errorf("the audit log does not verify, so no report is built: %w", err)
-	}
-	in.Evidence = report.Evidence{Verified: true, Records: res.Count, Head: res.Head.String()}
-	snap, people, err := loadSnapshot(ctx, s, in.At)
-	if err != nil {
-		return err
-	}
-	accounts, err := s.ListAccounts(ctx, directory.AccountFilter{})
-	if err != nil {
-		return err
-	}
-	exceptions, err := s.ListGrants(ctx, directory.GrantFilter{Source: identity.FromException})
-	if err != nil {
-		return err
-	}
-	in.State = report.NewState(people, accounts, exceptions)
-	entries, err := s.ListLDAPEntries(ctx, directory.LDAPEntryFilter{})
-	if err != nil {
-		return err
-	}
-	groups, err := s.ListGroups(ctx)
-	if err != nil {
-		return err
-	}
-	members := map[string][]string{}
-	for _, g := range groups {
-		ps, err := s.GroupMembers(ctx, g.ID)
-		if err != nil {
-			return err
-		}
-		for _, p := range ps {
-			members[g.ID] = append(members[g.ID], p.ID)
-		}
-	}
-	in.State.AddSilo(entries, groups, members)
-	apps := make([]string, len(set.Apps))
-	for i, a := range set.Apps {
-		apps[i] = a.Name
-	}
-	in.Should = map[report.Key]report.Should{}
-	for app, ds := range provision.BuildDesired(provision.DesiredInput{People: people, View: snap,
-		Resolver: policy.NewResolver(set), Apps: apps}) {
-		for _, d := range ds {
-			sh := report.Should{Active: d.Account.Active, Reason: d.Reason}
-			for _, m := range d.Memberships {
-				sh.Memberships = append(sh.Memberships, m.Entitlement)
-			}
-			in.Should[report.Key{PersonID: d.PersonID, App: app}] = sh
-		}
-	}
-	return nil
 }
 
 func writeReport(w io.Writer, format string, rep report.Report) error {

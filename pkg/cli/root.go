@@ -100,7 +100,7 @@ func (e *env) rootCommand() *cobra.Command {
 	root.AddCommand(e.credentialsCommand(), e.mfaCommand())
 	root.AddCommand(e.planCommand())
 	root.AddCommand(e.spCommand())
-	root.AddCommand(e.scimCommand())
+	root.AddCommand(e.scimCommand(), e.apiCommand())
 	root.AddCommand(e.applyCommand())
 	root.AddCommand(e.opsCommand())
 	root.AddCommand(e.demoCommand())

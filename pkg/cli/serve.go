@@ -21,7 +21,7 @@ func (e *env) serveCommand() *cobra.Command {
 	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Serve HTTP (health, metrics, sign-in, SAML, SCIM, HR webhook) and run the scheduler (due HR events, LDAP syncs, sign-in purge)",
+		Short: "Serve HTTP (health, metrics, sign-in, SAML, SCIM, HR webhook, admin API) and run the scheduler (due HR events, LDAP syncs, sign-in purge)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
@@ -80,6 +80,14 @@ func (e *env) serveCommand() *cobra.Command {
 			}
 
 			if srvCfg.SCIM, err = server.NewSCIM(server.SCIMConfig{Directory: s, Engine: eng, Clock: e.clock, Logger: e.logger}); err != nil {
+				return err
+			}
+
+			apiCfg, err := e.adminAPI(s)
+			if err != nil {
+				return err
+			}
+			if srvCfg.Admin, err = server.NewAdminAPI(*apiCfg); err != nil {
 				return err
 			}
 

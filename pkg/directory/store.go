@@ -159,6 +159,7 @@ type Store interface {
 	Outbox
 	Authn
 	SCIMTokens
+	Tokens
 	// InTx runs fn in one transaction: every write fn makes through tx is committed together,
 	// or, if fn returns an error or panics, none is.
 	InTx(ctx context.Context, fn func(tx Store) error) error

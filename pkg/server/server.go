@@ -1,7 +1,7 @@
 // Package server is Tenure's HTTP front: health and readiness, sign-in (login, MFA,
-// activation), the SAML identity provider, the SCIM 2.0 service provider under /scim/v2 and
-// the HR webhook, behind common middleware; it shuts down gracefully so in-flight requests
-// finish.
+// activation), the SAML identity provider, the SCIM 2.0 service provider under /scim/v2, the
+// HR webhook and the admin REST API under /api/v1, behind common middleware; it shuts down
+// gracefully so in-flight requests finish.
 package server
 
 import (
@@ -42,6 +42,9 @@ type Config struct {
 	Proxies clientip.Trust
 	// SCIM, when set, serves the SCIM 2.0 service provider under /scim/v2/ (NewSCIM).
 	SCIM http.Handler
+	// Admin, when set, serves the admin REST API under /api/v1/ (NewAdminAPI); the HR
+	// webhook's route stays its own.
+	Admin http.Handler
 }
 
 // New returns the root handler.
@@ -84,6 +87,9 @@ func New(cfg Config) http.Handler {
 	}
 	if cfg.SCIM != nil {
 		mux.Handle("/scim/v2/", http.StripPrefix("/scim/v2", cfg.SCIM))
+	}
+	if cfg.Admin != nil {
+		mux.Handle("/api/v1/", cfg.Admin)
 	}
 	return cfg.Proxies.Middleware(logRequests(cfg.Logger, cfg.Observer, mux))
 }

@@ -16,6 +16,8 @@ func scimTests() []subTest {
 		{"SCIMTokenCreateListUse", testSCIMTokenCreateListUse},
 		{"SCIMTokenDuplicateAndInvalid", testSCIMTokenDuplicateAndInvalid},
 		{"SCIMTokenRevokeAudited", testSCIMTokenRevokeAudited},
+		{"TokenKindsAreSeparate", testTokenKindsAreSeparate},
+		{"APITokenRoleValidatedAndAudited", testAPITokenRoleValidatedAndAudited},
 	}
 }
 
@@ -116,5 +118,86 @@ func testSCIMTokenRevokeAudited(t *testing.T, s directory.Store) {
 	}
 	if strings.Join(actions, ",") != "scim_token.create,scim_token.revoke,scim_token.create" {
 		t.Errorf("audited %v; want create, revoke, create", actions)
+	}
+}
+
+// A SCIM token must never open the admin API nor an admin token SCIM; names are unique per kind.
+func testTokenKindsAreSeparate(t *testing.T, s directory.Store) {
+	ctx := testContext(t)
+	if _, err := s.CreateSCIMToken(ctx, directory.SCIMToken{Name: "workday", Hash: tokenHash("scim")}); err != nil {
+		t.Fatalf("CreateSCIMToken: %v", err)
+	}
+	api, err := s.CreateToken(ctx, directory.Token{Kind: directory.TokenAPI, Name: "workday", Role: directory.RoleAdmin, Hash: tokenHash("api")})
+	if err != nil {
+		t.Fatalf("CreateToken(api, same name as a SCIM token): %v", err)
+	}
+	if api.Kind != directory.TokenAPI || api.Role != directory.RoleAdmin {
+		t.Errorf("CreateToken = %+v; want kind api, role admin", api)
+	}
+	_, err = s.CreateToken(ctx, directory.Token{Kind: directory.TokenAPI, Name: "workday", Role: directory.RoleRead, Hash: tokenHash("api2")})
+	var ce *identity.ConflictError
+	if !errors.As(err, &ce) || ce.Field != "name" {
+		t.Errorf("duplicate API token name: %v; want a ConflictError on name", err)
+	}
+	for _, c := range []struct {
+		kind directory.TokenKind
+		hash string
+	}{{directory.TokenAPI, tokenHash("scim")}, {directory.TokenSCIM, tokenHash("api")}} {
+		if _, err := s.UseToken(ctx, c.kind, c.hash); !errors.Is(err, identity.ErrNotFound) {
+			t.Errorf("UseToken(%s, a token of the other kind) = %v; want ErrNotFound", c.kind, err)
+		}
+	}
+	if _, err := s.UseSCIMToken(ctx, tokenHash("api")); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("UseSCIMToken(an API token) = %v; want ErrNotFound", err)
+	}
+	if got, err := s.UseToken(ctx, directory.TokenAPI, tokenHash("api")); err != nil || got.Name != "workday" || got.Role != directory.RoleAdmin || got.LastUsedAt == nil {
+		t.Errorf("UseToken(api) = %+v, %v; want workday, admin, used", got, err)
+	}
+	scim, _ := s.ListSCIMTokens(ctx)
+	apis, _ := s.ListTokens(ctx, directory.TokenAPI)
+	if len(scim) != 1 || scim[0].Kind != directory.TokenSCIM || len(apis) != 1 || apis[0].ID != api.ID {
+		t.Errorf("lists: scim %+v, api %+v; want one of each", scim, apis)
+	}
+	if err := s.RevokeToken(ctx, directory.TokenAPI, "workday"); err != nil {
+		t.Fatalf("RevokeToken(api): %v", err)
+	}
+	if _, err := s.UseSCIMToken(ctx, tokenHash("scim")); err != nil {
+		t.Errorf("the SCIM token of the same name after the API token's revocation: %v", err)
+	}
+}
+
+func testAPITokenRoleValidatedAndAudited(t *testing.T, s directory.Store) {
+	ctx := testContext(t)
+	for _, tok := range []directory.Token{
+		{Kind: directory.TokenAPI, Name: "grafana", Hash: tokenHash("a")},
+		{Kind: directory.TokenAPI, Name: "grafana", Role: "owner", Hash: tokenHash("a")},
+		{Kind: directory.TokenSCIM, Name: "grafana", Role: directory.RoleRead, Hash: tokenHash("a")},
+		{Kind: "ldap", Name: "grafana", Role: directory.RoleRead, Hash: tokenHash("a")},
+	} {
+		if _, err := s.CreateToken(ctx, tok); !errors.Is(err, identity.ErrInvalid) {
+			t.Errorf("CreateToken(%+v) = %v; want ErrInvalid", tok, err)
+		}
+	}
+	if _, err := s.CreateToken(ctx, directory.Token{Kind: directory.TokenAPI, Name: "grafana", Role: directory.RoleRead, Hash: tokenHash("a")}); err != nil {
+		t.Fatalf("CreateToken: %v", err)
+	}
+	if err := s.RevokeToken(ctx, directory.TokenAPI, "grafana"); err != nil {
+		t.Fatalf("RevokeToken: %v", err)
+	}
+	if err := s.RevokeToken(ctx, directory.TokenSCIM, "grafana"); !errors.Is(err, identity.ErrNotFound) {
+		t.Errorf("RevokeToken(scim, an API token's name) = %v; want ErrNotFound", err)
+	}
+	var got []string
+	for _, r := range verifyAuditLog(t, ctx, s) {
+		if strings.HasPrefix(r.Action, "api_token.") {
+			got = append(got, r.Action+" "+r.Target+" "+string(r.Before)+string(r.After))
+			if strings.Contains(string(r.Before)+string(r.After), tokenHash("a")) {
+				t.Errorf("%s record holds the token hash", r.Action)
+			}
+		}
+	}
+	if len(got) != 2 || !strings.HasPrefix(got[0], "api_token.create api_token:grafana ") || !strings.Contains(got[0], `"role":"read"`) ||
+		!strings.HasPrefix(got[1], "api_token.revoke api_token:grafana ") {
+		t.Errorf("audited %q; want api_token.create and api_token.revoke of grafana with its role", got)
 	}
 }

@@ -55,12 +55,23 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err := db.AutoMigrate(append([]any{&schemaRow{}}, allModels...)...); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	for _, step := range afterMigrate {
+		if err := step(db); err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+	}
 	row := schemaRow{ID: 1, Fingerprint: want, MigratedAt: s.now()}
 	if err := db.Save(&row).Error; err != nil {
 		return fmt.Errorf("migrate: record schema version: %w", err)
 	}
 	return nil
 }
+
+// afterMigrate holds the steps AutoMigrate cannot take by itself, such as dropping an index a
+// model no longer declares; each must be idempotent, as it runs on every schema change.
+var afterMigrate []func(db *gorm.DB) error
+
+func registerAfterMigrate(step func(db *gorm.DB) error) { afterMigrate = append(afterMigrate, step) }
 
 func (s *Store) schemaFingerprintInDB(db *gorm.DB) (string, error) {
 	if !db.Migrator().HasTable(&schemaRow{}) {
