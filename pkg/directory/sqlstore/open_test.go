@@ -178,7 +178,7 @@ func TestCheckSchemaRefusesAnotherVersionsSchema(t *testing.T) {
 	if err := s.db.Exec("UPDATE schema_version SET fingerprint = 'older'").Error; err != nil {
 		t.Fatal(err)
 	}
-	if err := s.db.Migrator().DropTable(&scimTokenRow{}); err != nil {
+	if err := s.db.Migrator().DropTable(&tokenRow{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.CheckSchema(ctx); !errors.Is(err, ErrSchemaOutdated) || !strings.Contains(err.Error(), "tenure init") {
@@ -187,7 +187,7 @@ func TestCheckSchemaRefusesAnotherVersionsSchema(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CheckSchema(ctx); err != nil || !s.db.Migrator().HasTable(&scimTokenRow{}) {
-		t.Fatalf("after Migrate: CheckSchema = %v, scim table back %v", err, s.db.Migrator().HasTable(&scimTokenRow{}))
+	if err := s.CheckSchema(ctx); err != nil || !s.db.Migrator().HasTable(&tokenRow{}) {
+		t.Fatalf("after Migrate: CheckSchema = %v, token table back %v", err, s.db.Migrator().HasTable(&tokenRow{}))
 	}
 }
