@@ -72,8 +72,11 @@ func (e *env) demoCommand() *cobra.Command {
 			}
 			serve := e.serveCommand()
 			serve.SetContext(cmd.Context())
-			if listen != "" {
-				if err := serve.Flags().Set("listen", listen); err != nil {
+			for flag, v := range map[string]string{"listen": listen, "policies": dir} {
+				if v == "" {
+					continue
+				}
+				if err := serve.Flags().Set(flag, v); err != nil {
 					return err
 				}
 			}

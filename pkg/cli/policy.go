@@ -17,7 +17,7 @@ import (
 const defaultPolicyDir = "policies"
 
 func (e *env) policyDir(flag string) string {
-	return firstNonEmpty(flag, e.getenv("TENURE_POLICIES"), defaultPolicyDir)
+	return firstNonEmpty(flag, e.servePolicies, e.getenv("TENURE_POLICIES"), defaultPolicyDir)
 }
 
 // loadPolicy loads and validates dir; on failure it prints every finding, one per line

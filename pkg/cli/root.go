@@ -42,8 +42,11 @@ type env struct {
 	clock          func() time.Time
 
 	dbFlag, configFlag, output string
-	cfg                        config.Config
-	logger                     *slog.Logger
+	// servePolicies is serve's --policies, which every part of serve (IdP, provisioning,
+	// API) reads its policy from.
+	servePolicies string
+	cfg           config.Config
+	logger        *slog.Logger
 }
 
 // Main runs the CLI with args (without the program name) and returns the exit code.

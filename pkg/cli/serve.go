@@ -123,6 +123,7 @@ func (e *env) serveCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (env TENURE_LISTEN; default 127.0.0.1:8080)")
+	cmd.Flags().StringVar(&e.servePolicies, "policies", "", "policy directory (env TENURE_POLICIES; default policies)")
 	cmd.Flags().DurationVar(&grace, "grace", 10*time.Second, "how long shutdown waits for requests in flight")
 	return cmd
 }

@@ -97,7 +97,13 @@ func startServe(t *testing.T, addr string, env ...string) (*exec.Cmd, <-chan str
 // before that.
 func spawnServe(t *testing.T, addr string, env ...string) (*exec.Cmd, <-chan string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--listen", addr)
+	return spawnCLI(t, []string{"serve", "--listen", addr}, env...)
+}
+
+// spawnCLI runs the CLI with args as a real process and returns its stderr lines as they come.
+func spawnCLI(t *testing.T, args []string, env ...string) (*exec.Cmd, <-chan string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), "TENURE_TEST_AS_CLI=1"), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
