@@ -154,6 +154,7 @@ type Store interface {
 	HRBulk
 	SAMLRegistry
 	SAMLParking
+	SAMLSessions
 	Outbox
 	Authn
 	SCIMTokens
