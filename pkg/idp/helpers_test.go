@@ -2,8 +2,10 @@ package idp_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"encoding/xml"
 	"errors"
@@ -55,9 +57,12 @@ func testKey(t testing.TB) directory.SAMLSigningKey {
 }
 
 // fakeSessions is a session source keyed by a test cookie; what sessions exist is up to the test.
+// Each is also stored as a signed-in session, whose ID it takes, since single logout records
+// its participants against stored sessions.
 type fakeSessions struct {
-	mu sync.Mutex
-	m  map[string]authn.Session
+	store *sqlstore.Store
+	mu    sync.Mutex
+	m     map[string]authn.Session
 }
 
 const sessionCookie = "test_session"
@@ -77,6 +82,14 @@ func (f *fakeSessions) Current(r *http.Request) (authn.Session, error) {
 }
 
 func (f *fakeSessions) add(token string, s authn.Session) {
+	sum := sha256.Sum256([]byte(token))
+	as, err := f.store.CreateAuthSession(context.Background(), directory.AuthSession{TokenHash: hex.EncodeToString(sum[:]),
+		PersonID: s.PersonID, Stage: directory.StageSigned, Methods: s.Methods, AuthnAt: s.AuthnAt, LastSeen: s.LastSeen,
+		ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		panic(err)
+	}
+	s.ID = as.ID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.m == nil {
@@ -133,7 +146,7 @@ func newFixture(t testing.TB, opts fixtureOpts) *fixture {
 		opts.dbURL = "sqlite://" + filepath.Join(t.TempDir(), "t.db")
 	}
 	store := openStore(t, opts.dbURL)
-	f := &fixture{store: store, dbURL: opts.dbURL, sessions: &fakeSessions{}}
+	f := &fixture{store: store, dbURL: opts.dbURL, sessions: &fakeSessions{store: store}}
 	var err error
 	f.alice, err = store.CreatePerson(ctx, identity.Person{EmployeeID: "E1", LegalFirstName: "Alice", LegalLastName: "Liddell",
 		PreferredName: "Ally", Username: "alice", WorkEmail: "alice@piedpiper.test", EmploymentType: identity.Employee,
@@ -195,9 +208,12 @@ func (f *fixture) serve(t testing.TB, store *sqlstore.Store, base *url.URL, opts
 	k := f.keys
 	p, err := idp.New(idp.Config{BaseURL: base, Key: k.Key, Cert: k.Cert, NextCert: opts.nextCert, NameIDKey: k.NameIDKey,
 		AssertionLifetime: opts.lifetime, Sessions: sessions, People: store, ServiceProviders: store, Access: access, Audit: store,
-		Parking: store})
+		Parking: store, Participants: store})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if m, ok := sessions.(*authn.Manager); ok {
+		m.SetAppSignOut(p)
 	}
 	mux.Handle("/saml/", p.Handler())
 	srv.Config.Handler = mux
