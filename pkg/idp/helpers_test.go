@@ -232,13 +232,20 @@ func (f *fixture) replica(t testing.TB, opts fixtureOpts) *httptest.Server {
 // signIn gives the person a session with the given methods and returns a client carrying it.
 func (f *fixture) signIn(t testing.TB, p identity.Person, methods ...string) *http.Client {
 	t.Helper()
+	c, _ := f.signInToken(t, p, methods...)
+	return c
+}
+
+// signInToken is signIn, also returning the session's cookie token.
+func (f *fixture) signInToken(t testing.TB, p identity.Person, methods ...string) (*http.Client, string) {
+	t.Helper()
 	token := fmt.Sprintf("tok-%s-%d", p.ID, time.Now().UnixNano())
 	now := time.Now()
 	f.sessions.add(token, authn.Session{ID: "s-" + token, PersonID: p.ID, AuthnAt: now, LastSeen: now, Methods: methods})
 	c := f.client(t)
 	u, _ := url.Parse(f.srv.URL)
 	c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: token, Path: "/"}})
-	return c
+	return c, token
 }
 
 // client follows no redirects: the tests look at each hop.
