@@ -229,4 +229,3 @@ func autoPost(t *testing.T, browser *http.Client, p authntest.Page) authntest.Pa
 	t.Fatal("more than 20 auto-submitting forms in a row")
 	return p
 }
-

@@ -315,4 +315,3 @@ func TestMetadataListsSingleLogout(t *testing.T) {
 		t.Errorf("SingleLogoutService bindings %v, want %v", bindings, want)
 	}
 }
-
