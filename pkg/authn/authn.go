@@ -91,9 +91,20 @@ const (
 	touchEvery = time.Minute
 )
 
+// AppSignOut signs a session out of the applications it signed in to (SAML single logout);
+// *idp.IdP is one.
+type AppSignOut interface {
+	// PrepareSignOut is called while the session still exists, since what it signed in to is
+	// forgotten with it. The function it returns, when not nil, is called once the session has
+	// ended and writes the whole response: it takes the browser to each application and ends
+	// at the signed-out page.
+	PrepareSignOut(ctx context.Context, sessionID string) (func(http.ResponseWriter, *http.Request), error)
+}
+
 // Manager runs sign-in and checks sessions. It is safe for concurrent use.
 type Manager struct {
 	opt      Options
+	signOut  AppSignOut
 	store    Store
 	throttle *throttle
 	dummy    string // a hash to check unknown usernames against, so they take as long as known ones
@@ -153,6 +164,10 @@ func New(opt Options) (*Manager, error) {
 }
 
 func (m *Manager) now() time.Time { return m.opt.Clock().UTC() }
+
+// SetAppSignOut makes /logout sign the session out of its applications too. The IdP is built
+// on the Manager (it asks it who is signed in), so it is set afterwards, before serving.
+func (m *Manager) SetAppSignOut(a AppSignOut) { m.signOut = a }
 
 // LoginURL is where to send a browser that must sign in; next must be a local path, anything
 // else is replaced by "/".

@@ -173,10 +173,20 @@ func (m *Manager) getLogout(w http.ResponseWriter, r *http.Request) {
 }
 
 // postLogout ends the browser's session, whatever its stage.
+// With an AppSignOut, the browser is then taken to each application the session signed in to.
 func (m *Manager) postLogout(w http.ResponseWriter, r *http.Request) {
+	var apps func(http.ResponseWriter, *http.Request)
 	if c, err := r.Cookie(m.cookieName(sessionCookie)); err == nil && c.Value != "" {
 		as, err := m.store.GetAuthSession(r.Context(), tokenHash(c.Value))
 		if err == nil {
+			if m.signOut != nil && as.Stage == directory.StageSigned {
+				// Signing out of Tenure must not depend on the applications: without their list,
+				// this browser is still signed out here.
+				if apps, err = m.signOut.PrepareSignOut(r.Context(), as.ID); err != nil {
+					m.opt.Logger.Warn("sign out of applications", "session", as.ID, "err", err)
+					apps = nil
+				}
+			}
 			ctx := audit.WithActor(r.Context(), "person:"+as.PersonID)
 			if err := m.store.DeleteAuthSession(audit.WithReason(ctx, "sign out"), as.ID); err != nil {
 				m.fail(w, r, "sign out", err)
@@ -185,5 +195,9 @@ func (m *Manager) postLogout(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	m.setCookie(w, sessionCookie, "", -1)
+	if apps != nil {
+		apps(w, r)
+		return
+	}
 	m.message(w, r, http.StatusOK, "logout.title", "logout.done", LoginURL("/"))
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/tenure-id/tenure/pkg/authn"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
 	"github.com/tenure-id/tenure/pkg/idp"
 	"github.com/tenure-id/tenure/pkg/policy"
@@ -17,7 +18,8 @@ const defaultAccessRefresh = 30 * time.Second
 
 // samlIdP builds the SAML IdP served under /saml/, or returns nil (with a log line saying why)
 // when the access policy cannot be loaded: without it nobody could be let in anyway.
-func (e *env) samlIdP(ctx context.Context, s *sqlstore.Store, sessions idp.Sessions, listen string, obs idp.Observer) (http.Handler, error) {
+// Sign-out at /logout then propagates to the applications of the session (single logout).
+func (e *env) samlIdP(ctx context.Context, s *sqlstore.Store, sessions *authn.Manager, listen string, obs idp.Observer) (http.Handler, error) {
 	c := e.cfg.IdP
 	base, err := url.Parse(firstNonEmpty(c.BaseURL, "http://"+listen))
 	if err != nil || base.Host == "" {
@@ -47,10 +49,11 @@ func (e *env) samlIdP(ctx context.Context, s *sqlstore.Store, sessions idp.Sessi
 		}}
 	p, err := idp.New(idp.Config{BaseURL: base, EntityID: c.EntityID, Key: keys.Key, Cert: keys.Cert, NextCert: keys.NextCert,
 		NameIDKey: keys.NameIDKey, AssertionLifetime: c.AssertionLifetime, Sessions: sessions, People: s,
-		ServiceProviders: s, Access: access, Audit: s, Parking: s, Replay: s, Logger: e.logger, Observer: obs})
+		ServiceProviders: s, Access: access, Audit: s, Parking: s, Replay: s, Participants: s, Logger: e.logger, Observer: obs})
 	if err != nil {
 		return nil, err
 	}
+	sessions.SetAppSignOut(p)
 	e.logger.Info("SAML IdP on", "entity_id", p.EntityID(), "metadata", base.JoinPath("/saml/metadata").String())
 	return p.Handler(), nil
 }

@@ -99,7 +99,8 @@ type Authn interface {
 	GetAuthSession(ctx context.Context, tokenHash string) (AuthSession, error)
 	// TouchAuthSession moves LastSeen forward (never back); not audited.
 	TouchAuthSession(ctx context.Context, id string, lastSeen time.Time) error
-	// DeleteAuthSession ends one session; deleting a missing one is no error.
+	// DeleteAuthSession ends one session; deleting a missing one is no error. Signed-in
+	// sessions are audited (authn.session.end) with the context's actor and reason.
 	DeleteAuthSession(ctx context.Context, id string) error
 	// DeletePersonAuthSessions ends every session of the person and returns how many there were.
 	DeletePersonAuthSessions(ctx context.Context, personID string) (int, error)
@@ -165,9 +166,11 @@ type AuthnPurged struct {
 	Throttle     int `json:"throttle"`
 	SAMLRequests int `json:"saml_requests"`
 	SAMLReplays  int `json:"saml_replays"`
+	// SAMLParticipants are the single-logout rows of the purged sessions.
+	SAMLParticipants int `json:"saml_participants"`
 }
 
 // Total is the number of rows removed.
 func (p AuthnPurged) Total() int {
-	return p.Sessions + p.Activations + p.Throttle + p.SAMLRequests + p.SAMLReplays
+	return p.Sessions + p.Activations + p.Throttle + p.SAMLRequests + p.SAMLReplays + p.SAMLParticipants
 }

@@ -156,6 +156,7 @@ type Store interface {
 	SAMLParking
 	SAMLReplay
 	MFASecrets
+	SAMLSessions
 	Outbox
 	Authn
 	SCIMTokens

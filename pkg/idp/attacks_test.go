@@ -29,6 +29,23 @@ import (
 // assertion, the Assertion's; it returns xmlsec1's error output when verification fails.
 func xmlsec1Verify(t *testing.T, bin string, f *fixture, response []byte, assertion bool) error {
 	t.Helper()
+	args := []string{"--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:protocol:Response"}
+	if assertion {
+		args = append(args, "--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+			"--node-xpath", `//*[local-name()="Assertion"]/*[local-name()="Signature"]`)
+	}
+	return xmlsec1Run(t, bin, f, response, args...)
+}
+
+// xmlsec1VerifyNode checks the signature of a document whose root, of the given type
+// (namespace:Name), carries it.
+func xmlsec1VerifyNode(t *testing.T, bin string, f *fixture, doc []byte, node string) error {
+	t.Helper()
+	return xmlsec1Run(t, bin, f, doc, "--id-attr:ID", node)
+}
+
+func xmlsec1Run(t *testing.T, bin string, f *fixture, response []byte, idArgs ...string) error {
+	t.Helper()
 	dir := t.TempDir()
 	certFile, respFile := filepath.Join(dir, "idp-cert.pem"), filepath.Join(dir, "response.xml")
 	if err := os.WriteFile(certFile, []byte(f.certPEM), 0o600); err != nil {
@@ -37,12 +54,7 @@ func xmlsec1Verify(t *testing.T, bin string, f *fixture, response []byte, assert
 	if err := os.WriteFile(respFile, response, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--verify", "--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:protocol:Response"}
-	if assertion {
-		args = append(args, "--id-attr:ID", "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
-			"--node-xpath", `//*[local-name()="Assertion"]/*[local-name()="Signature"]`)
-	}
-	args = append(args, "--trusted-pem", certFile, respFile)
+	args := append(append([]string{"--verify"}, idArgs...), "--trusted-pem", certFile, respFile)
 	out, err := exec.Command(bin, args...).CombinedOutput()
 	if err != nil {
 		return errors.New(strings.TrimSpace(string(out)))

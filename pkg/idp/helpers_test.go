@@ -2,8 +2,10 @@ package idp_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/pem"
 	"encoding/xml"
 	"errors"
@@ -55,9 +57,12 @@ func testKey(t testing.TB) directory.SAMLSigningKey {
 }
 
 // fakeSessions is a session source keyed by a test cookie; what sessions exist is up to the test.
+// Each is also stored as a signed-in session, whose ID it takes, since single logout records
+// its participants against stored sessions.
 type fakeSessions struct {
-	mu sync.Mutex
-	m  map[string]authn.Session
+	store *sqlstore.Store
+	mu    sync.Mutex
+	m     map[string]authn.Session
 }
 
 const sessionCookie = "test_session"
@@ -77,6 +82,14 @@ func (f *fakeSessions) Current(r *http.Request) (authn.Session, error) {
 }
 
 func (f *fakeSessions) add(token string, s authn.Session) {
+	sum := sha256.Sum256([]byte(token))
+	as, err := f.store.CreateAuthSession(context.Background(), directory.AuthSession{TokenHash: hex.EncodeToString(sum[:]),
+		PersonID: s.PersonID, Stage: directory.StageSigned, Methods: s.Methods, AuthnAt: s.AuthnAt, LastSeen: s.LastSeen,
+		ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		panic(err)
+	}
+	s.ID = as.ID
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.m == nil {
@@ -133,7 +146,7 @@ func newFixture(t testing.TB, opts fixtureOpts) *fixture {
 		opts.dbURL = "sqlite://" + filepath.Join(t.TempDir(), "t.db")
 	}
 	store := openStore(t, opts.dbURL)
-	f := &fixture{store: store, dbURL: opts.dbURL, sessions: &fakeSessions{}}
+	f := &fixture{store: store, dbURL: opts.dbURL, sessions: &fakeSessions{store: store}}
 	var err error
 	f.alice, err = store.CreatePerson(ctx, identity.Person{EmployeeID: "E1", LegalFirstName: "Alice", LegalLastName: "Liddell",
 		PreferredName: "Ally", Username: "alice", WorkEmail: "alice@piedpiper.test", EmploymentType: identity.Employee,
@@ -195,9 +208,12 @@ func (f *fixture) serve(t testing.TB, store *sqlstore.Store, base *url.URL, opts
 	k := f.keys
 	p, err := idp.New(idp.Config{BaseURL: base, Key: k.Key, Cert: k.Cert, NextCert: opts.nextCert, NameIDKey: k.NameIDKey,
 		AssertionLifetime: opts.lifetime, Sessions: sessions, People: store, ServiceProviders: store, Access: access, Audit: store,
-		Parking: store, Replay: store})
+		Parking: store, Replay: store, Participants: store})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if m, ok := sessions.(*authn.Manager); ok {
+		m.SetAppSignOut(p)
 	}
 	mux.Handle("/saml/", p.Handler())
 	srv.Config.Handler = mux
@@ -216,13 +232,20 @@ func (f *fixture) replica(t testing.TB, opts fixtureOpts) *httptest.Server {
 // signIn gives the person a session with the given methods and returns a client carrying it.
 func (f *fixture) signIn(t testing.TB, p identity.Person, methods ...string) *http.Client {
 	t.Helper()
+	c, _ := f.signInToken(t, p, methods...)
+	return c
+}
+
+// signInToken is signIn, also returning the session's cookie token.
+func (f *fixture) signInToken(t testing.TB, p identity.Person, methods ...string) (*http.Client, string) {
+	t.Helper()
 	token := fmt.Sprintf("tok-%s-%d", p.ID, time.Now().UnixNano())
 	now := time.Now()
 	f.sessions.add(token, authn.Session{ID: "s-" + token, PersonID: p.ID, AuthnAt: now, LastSeen: now, Methods: methods})
 	c := f.client(t)
 	u, _ := url.Parse(f.srv.URL)
 	c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: token, Path: "/"}})
-	return c
+	return c, token
 }
 
 // client follows no redirects: the tests look at each hop.

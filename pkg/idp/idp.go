@@ -78,6 +78,9 @@ type Config struct {
 	ServiceProviders ServiceProviders
 	Access           Access
 	Audit            Auditor
+	// Participants records which service providers each sign-in session was used for and ends
+	// the sessions a LogoutRequest names (single logout); shared by every replica.
+	Participants SessionParticipants
 	// Parking keeps SP-initiated requests while their browsers sign in; it is shared by every
 	// replica (the directory store).
 	Parking Parking
@@ -116,8 +119,9 @@ func New(cfg Config) (*IdP, error) {
 		return nil, errors.New("idp: a signing key and certificate are required")
 	case len(cfg.NameIDKey) < 16:
 		return nil, errors.New("idp: NameIDKey must be at least 16 bytes")
-	case cfg.Sessions == nil || cfg.People == nil || cfg.ServiceProviders == nil || cfg.Access == nil || cfg.Audit == nil || cfg.Parking == nil || cfg.Replay == nil:
-		return nil, errors.New("idp: Sessions, People, ServiceProviders, Access, Audit, Parking and Replay are required")
+	case cfg.Sessions == nil || cfg.People == nil || cfg.ServiceProviders == nil || cfg.Access == nil || cfg.Audit == nil || cfg.Parking == nil ||
+		cfg.Replay == nil || cfg.Participants == nil:
+		return nil, errors.New("idp: Sessions, People, ServiceProviders, Access, Audit, Parking, Replay and Participants are required")
 	}
 	if err := samePublicKey(cfg.Key.Public(), cfg.Cert.PublicKey); err != nil {
 		return nil, fmt.Errorf("idp: signing key and certificate: %w", err)
@@ -146,6 +150,7 @@ func New(cfg Config) (*IdP, error) {
 	base := strings.TrimSuffix(cfg.BaseURL.String(), "/")
 	metadataURL, _ := url.Parse(base + "/saml/metadata")
 	ssoURL, _ := url.Parse(base + "/saml/sso")
+	sloURL, _ := url.Parse(base + "/saml/slo")
 	if cfg.EntityID != "" {
 		u, err := url.Parse(cfg.EntityID)
 		if err != nil {
@@ -161,11 +166,16 @@ func New(cfg Config) (*IdP, error) {
 	replay := dbReplayCache{marks: cfg.Replay, clock: cfg.Clock}
 	p.replay = replay
 	p.saml = &saml.IdentityProvider{
-		Signer:                  cfg.Key,
-		Certificate:             cfg.Cert,
-		Logger:                  slogPrinter{cfg.Logger},
-		MetadataURL:             *metadataURL,
-		SSOURL:                  *ssoURL,
+		Signer:      cfg.Key,
+		Certificate: cfg.Cert,
+		Logger:      slogPrinter{cfg.Logger},
+		MetadataURL: *metadataURL,
+		SSOURL:      *ssoURL,
+		LogoutURL:   *sloURL,
+		// SOAP is left out: a back-channel request would have to be answered without the
+		// browser, and terminations are not propagated that way (see README).
+		LogoutBindings:          []string{saml.HTTPRedirectBinding, saml.HTTPPostBinding},
+		LogoutCompleteTemplate:  logoutCompletePage,
 		ServiceProviderProvider: p,
 		SessionProvider:         p,
 		AssertionMaker:          p,
@@ -182,13 +192,15 @@ func New(cfg Config) (*IdP, error) {
 	return p, nil
 }
 
-// Handler serves /saml/metadata, /saml/sso (HTTP-Redirect and HTTP-POST), /saml/resume and
-// /saml/idp-initiated.
+// Handler serves /saml/metadata, /saml/sso (HTTP-Redirect and HTTP-POST), /saml/slo (single
+// logout, HTTP-Redirect and HTTP-POST), /saml/resume and /saml/idp-initiated.
 func (p *IdP) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /saml/metadata", p.saml.ServeMetadata)
 	mux.HandleFunc("GET /saml/sso", p.saml.ServeSSO)
 	mux.HandleFunc("POST /saml/sso", p.saml.ServeSSO)
+	mux.HandleFunc("GET /saml/slo", p.serveSLO)
+	mux.HandleFunc("POST /saml/slo", p.serveSLO)
 	mux.HandleFunc("GET /saml/resume", p.serveResume)
 	mux.HandleFunc("GET /saml/idp-initiated", p.serveIDPInitiated)
 	return withRequestState(mux)
@@ -225,6 +237,8 @@ type requestState struct {
 	// receivedAt is when the SP's request first arrived: a resumed request keeps it, so
 	// ForceAuthn means "signed in after the SP asked", however long the detour.
 	receivedAt time.Time
+	// logout is what single logout may look sessions up by (see logoutLookup).
+	logout *logoutLookup
 }
 
 type stateKey struct{}

@@ -276,6 +276,10 @@ func (p *IdP) answer(w http.ResponseWriter, r *http.Request, req *saml.IdpAuthnR
 		p.onError(w, r, http.StatusInternalServerError, fmt.Errorf("failed to make assertion: %w", err))
 		return
 	}
+	if err := p.recordParticipant(r, req, session); err != nil {
+		p.onError(w, r, http.StatusInternalServerError, err)
+		return
+	}
 	if err := (formWriter{obs: p.cfg.Observer}).WriteResponse(w, req); err != nil {
 		p.onError(w, r, http.StatusInternalServerError, fmt.Errorf("failed to write response: %w", err))
 	}

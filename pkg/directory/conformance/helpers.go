@@ -51,6 +51,7 @@ func RunTests(t *testing.T, newStore func(t *testing.T) directory.Store) {
 	all = append(all, authnPurgeTests()...)
 	all = append(all, samlParkingTests()...)
 	all = append(all, samlReplayTests()...)
+	all = append(all, samlSessionTests()...)
 	all = append(all, subTest{"Ping", testPing})
 	for _, st := range all {
 		t.Run(st.name, func(t *testing.T) {

@@ -208,6 +208,9 @@ func (s *Store) CreateAuthSession(ctx context.Context, as directory.AuthSession)
 func (s *Store) ReplaceAuthSession(ctx context.Context, oldID string, as directory.AuthSession) (directory.AuthSession, error) {
 	var out directory.AuthSession
 	err := s.write(ctx, func(tx *Store) error {
+		if _, err := tx.deleteSessionParticipants(ctx, tx.sessionIDs("id = ?", oldID)); err != nil {
+			return err
+		}
 		res := tx.db.WithContext(ctx).Where("id = ?", oldID).Delete(&authSessionRow{})
 		if res.Error != nil {
 			return fmt.Errorf("delete session: %w", res.Error)
@@ -254,6 +257,9 @@ func (s *Store) DeleteAuthSession(ctx context.Context, id string) error {
 		if err != nil {
 			return fmt.Errorf("read session: %w", err)
 		}
+		if _, err := tx.deleteSessionParticipants(ctx, tx.sessionIDs("id = ?", id)); err != nil {
+			return err
+		}
 		if err := tx.db.WithContext(ctx).Where("id = ?", id).Delete(&authSessionRow{}).Error; err != nil {
 			return fmt.Errorf("delete session: %w", err)
 		}
@@ -266,14 +272,23 @@ func (s *Store) DeleteAuthSession(ctx context.Context, id string) error {
 
 // DeletePersonAuthSessions ends every session of a person; see directory.Authn.
 func (s *Store) DeletePersonAuthSessions(ctx context.Context, personID string) (int, error) {
-	return s.deletePersonRows(ctx, personID, &authSessionRow{}, "sessions", "authn.session.end_all")
+	return s.deletePersonRows(ctx, personID, &authSessionRow{}, "sessions", "authn.session.end_all", func(tx *Store) error {
+		_, err := tx.deleteSessionParticipants(ctx, tx.sessionIDs("person_id = ?", personID))
+		return err
+	})
 }
 
 // deletePersonRows deletes every row of model's table that belongs to the person and, when
-// there were any, audits how many went under action.
-func (s *Store) deletePersonRows(ctx context.Context, personID string, model any, what, action string) (int, error) {
+// there were any, audits how many went under action. before, when set, runs first in the same
+// transaction (rows that hang off those being deleted).
+func (s *Store) deletePersonRows(ctx context.Context, personID string, model any, what, action string, before ...func(tx *Store) error) (int, error) {
 	var n int
 	err := s.write(ctx, func(tx *Store) error {
+		for _, fn := range before {
+			if err := fn(tx); err != nil {
+				return err
+			}
+		}
 		res := tx.db.WithContext(ctx).Where("person_id = ?", personID).Delete(model)
 		if res.Error != nil {
 			return fmt.Errorf("delete %s: %w", what, res.Error)

@@ -44,6 +44,13 @@ func (s *Store) PurgeAuthn(ctx context.Context, p directory.AuthnPurge) (directo
 			return fmt.Errorf("purge sessions: %w", res.Error)
 		}
 		out.Sessions = int(res.RowsAffected)
+		// Sessions go here without DeleteAuthSession, so their participants are collected as
+		// the rows whose session no longer exists (which also catches any left behind).
+		res = db.Where("session_id NOT IN (?)", tx.db.Model(&authSessionRow{}).Select("id")).Delete(&samlParticipantRow{})
+		if res.Error != nil {
+			return fmt.Errorf("purge session participants: %w", res.Error)
+		}
+		out.SAMLParticipants = int(res.RowsAffected)
 		res = db.Where("used_at IS NOT NULL OR expires_at <= ?", now).Delete(&activationRow{})
 		if res.Error != nil {
 			return fmt.Errorf("purge activation links: %w", res.Error)
