@@ -24,7 +24,7 @@ func startAuthnPurge(ctx context.Context, p authnPurger, every time.Duration, lo
 			log.Warn("authn purge failed", "err", err)
 		case err == nil:
 			log.Info("authn purge", "sessions", n.Sessions, "activations", n.Activations, "throttle", n.Throttle,
-				"saml_requests", n.SAMLRequests, "saml_replays", n.SAMLReplays)
+				"saml_requests", n.SAMLRequests, "saml_replays", n.SAMLReplays, "saml_participants", n.SAMLParticipants)
 		}
 	})
 }
