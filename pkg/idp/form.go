@@ -1,6 +1,8 @@
 package idp
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"html"
 	"io"
@@ -43,15 +45,27 @@ func (formWriter) write(w http.ResponseWriter, req *saml.IdpAuthnRequest) error 
 	b.WriteString(html.EscapeString(form.RelayState))
 	b.WriteString(`"><noscript><p>Your browser does not run JavaScript: press Continue to sign in.</p></noscript>`)
 	b.WriteString(`<input id="SAMLSubmitButton" type="submit" value="Continue"></form>`)
-	b.WriteString(`<script>document.getElementById('SAMLSubmitButton').style.visibility='hidden';document.getElementById('SAMLResponseForm').submit();</script>`)
+	b.WriteString(`<script>` + autoSubmit + `</script>`)
 	b.WriteString(`</body></html>`)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-cache, no-store")
 	h.Set("Pragma", "no-cache")
+	h.Set("Content-Security-Policy", formPolicy)
 	_, err = io.WriteString(w, b.String())
 	return err
 }
+
+// autoSubmit is the page's one script. The content policy allows it by its hash and nothing
+// else, so the page that carries a signed assertion can run no other script, nor be framed.
+// form-action is left open: the service provider's ACS may redirect elsewhere after the post,
+// and browsers hold redirects to it.
+const autoSubmit = `document.getElementById('SAMLSubmitButton').style.visibility='hidden';document.getElementById('SAMLResponseForm').submit();`
+
+var formPolicy = func() string {
+	sum := sha256.Sum256([]byte(autoSubmit))
+	return "default-src 'none'; script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; frame-ancestors 'none'; base-uri 'none'"
+}()
 
 var errUnsendable = errors.New("idp: the IdP posts responses only (HTTP-POST, HTTP-POST-SimpleSign)")
 

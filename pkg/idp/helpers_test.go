@@ -380,7 +380,28 @@ func (p postedResponse) xml(t testing.TB) []byte {
 
 func readForm(t testing.TB, resp *http.Response) postedResponse {
 	t.Helper()
-	return parseForm(t, resp.StatusCode, readBody(t, resp))
+	body := readBody(t, resp)
+	p := parseForm(t, resp.StatusCode, body)
+	checkFormPolicy(t, resp.Header.Get("Content-Security-Policy"), body)
+	return p
+}
+
+var formScript = regexp.MustCompile(`<script>(.*?)</script>`)
+
+// checkFormPolicy wants the page carrying an assertion to run its own script and no other
+// (by hash), and not to be framed.
+func checkFormPolicy(t testing.TB, policy, body string) {
+	t.Helper()
+	m := formScript.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no auto-submit script in the response page:\n%s", body)
+	}
+	sum := sha256.Sum256([]byte(m[1]))
+	for _, want := range []string{"default-src 'none'", "script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'", "frame-ancestors 'none'"} {
+		if !strings.Contains(policy, want) {
+			t.Fatalf("response page's Content-Security-Policy %q lacks %q", policy, want)
+		}
+	}
 }
 
 // parseForm reads the response form out of a page the IdP answered with status.
