@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"html"
+	"html/template"
 	"io"
 	"net/http"
 	"strings"
@@ -39,7 +40,7 @@ func (formWriter) write(w http.ResponseWriter, req *saml.IdpAuthnRequest) error 
 	b.WriteString(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Continue</title></head><body>`)
 	b.WriteString(`<form method="post" action="`)
 	b.WriteString(html.EscapeString(form.URL))
-	b.WriteString(`" id="SAMLResponseForm"><input type="hidden" name="SAMLResponse" value="`)
+	b.WriteString(`" id="SAMLForm"><input type="hidden" name="SAMLResponse" value="`)
 	b.WriteString(form.SAMLResponse) // base64: nothing to escape
 	b.WriteString(`"><input type="hidden" name="RelayState" value="`)
 	b.WriteString(html.EscapeString(form.RelayState))
@@ -60,12 +61,27 @@ func (formWriter) write(w http.ResponseWriter, req *saml.IdpAuthnRequest) error 
 // else, so the page that carries a signed assertion can run no other script, nor be framed.
 // form-action is left open: the service provider's ACS may redirect elsewhere after the post,
 // and browsers hold redirects to it.
-const autoSubmit = `document.getElementById('SAMLSubmitButton').style.visibility='hidden';document.getElementById('SAMLResponseForm').submit();`
+const autoSubmit = `document.getElementById('SAMLSubmitButton').style.visibility='hidden';document.getElementById('SAMLForm').submit();`
 
 var formPolicy = func() string {
 	sum := sha256.Sum256([]byte(autoSubmit))
 	return "default-src 'none'; script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'; frame-ancestors 'none'; base-uri 'none'"
 }()
+
+// The single logout pages crewjam writes (a LogoutRequest on its way to each service provider,
+// the LogoutResponse to the one that asked) use the same form and script, so the same policy
+// covers them.
+var (
+	logoutRequestForm = template.Must(template.New("logout-request").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Continue</title></head><body>` +
+		`<form method="post" action="{{.URL}}" id="SAMLForm"><input type="hidden" name="SAMLRequest" value="{{.SAMLRequest}}">` +
+		`<noscript><p>Your browser does not run JavaScript: press Continue.</p></noscript>` +
+		`<input id="SAMLSubmitButton" type="submit" value="Continue"></form><script>` + autoSubmit + `</script></body></html>`))
+	logoutResponseForm = template.Must(template.New("logout-response").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Continue</title></head><body>` +
+		`<form method="post" action="{{.URL}}" id="SAMLForm"><input type="hidden" name="SAMLResponse" value="{{.SAMLResponse}}">` +
+		`{{if .RelayState}}<input type="hidden" name="RelayState" value="{{.RelayState}}">{{end}}` +
+		`<noscript><p>Your browser does not run JavaScript: press Continue.</p></noscript>` +
+		`<input id="SAMLSubmitButton" type="submit" value="Continue"></form><script>` + autoSubmit + `</script></body></html>`))
+)
 
 var errUnsendable = errors.New("idp: the IdP posts responses only (HTTP-POST, HTTP-POST-SimpleSign)")
 

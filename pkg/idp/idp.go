@@ -174,17 +174,19 @@ func New(cfg Config) (*IdP, error) {
 		LogoutURL:   *sloURL,
 		// SOAP is left out: a back-channel request would have to be answered without the
 		// browser, and terminations are not propagated that way (see README).
-		LogoutBindings:          []string{saml.HTTPRedirectBinding, saml.HTTPPostBinding},
-		LogoutCompleteTemplate:  logoutCompletePage,
-		ServiceProviderProvider: p,
-		SessionProvider:         p,
-		AssertionMaker:          p,
-		SignatureMethod:         dsig.RSASHA256SignatureMethod,
-		Clock:                   cfg.Clock,
-		NameIDFormats:           []saml.NameIDFormat{saml.PersistentNameIDFormat, saml.EmailAddressNameIDFormat, saml.UnspecifiedNameIDFormat},
-		OnError:                 p.onError,
-		ResponseWriter:          formWriter{obs: cfg.Observer},
-		ReplayCache:             replay,
+		LogoutBindings:            []string{saml.HTTPRedirectBinding, saml.HTTPPostBinding},
+		LogoutCompleteTemplate:    logoutCompletePage,
+		LogoutRequestFormTemplate: logoutRequestForm,
+		ResponseFormTemplate:      logoutResponseForm,
+		ServiceProviderProvider:   p,
+		SessionProvider:           p,
+		AssertionMaker:            p,
+		SignatureMethod:           dsig.RSASHA256SignatureMethod,
+		Clock:                     cfg.Clock,
+		NameIDFormats:             []saml.NameIDFormat{saml.PersistentNameIDFormat, saml.EmailAddressNameIDFormat, saml.UnspecifiedNameIDFormat},
+		OnError:                   p.onError,
+		ResponseWriter:            formWriter{obs: cfg.Observer},
+		ReplayCache:               replay,
 	}
 	if cfg.NextCert != nil {
 		p.saml.ExtraCertificates = []*x509.Certificate{cfg.NextCert}

@@ -51,6 +51,7 @@ func (p *IdP) serveSLO(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxLogoutMessage)
 	}
 	stateOf(r).logout = p.logoutRequestLookup(r)
+	w.Header().Set("Content-Security-Policy", formPolicy)
 	p.saml.ServeSLO(w, r)
 }
 
@@ -189,9 +190,9 @@ func (p *IdP) PrepareSignOut(ctx context.Context, sessionID string) (func(http.R
 	return func(w http.ResponseWriter, r *http.Request) {
 		st := &requestState{logout: &logoutLookup{signedOut: rows}}
 		r = r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
-		// The sign-in pages' content policy forbids what the next page may be: a form that
-		// posts a LogoutRequest to the service provider and submits itself by inline script.
-		w.Header().Del("Content-Security-Policy")
+		// The sign-in pages' content policy forbids the next page's inline script: the form
+		// that posts a LogoutRequest to the service provider and submits itself.
+		w.Header().Set("Content-Security-Policy", formPolicy)
 		p.saml.StartLogout(w, r, &saml.Session{ID: sessionID}, "")
 	}, nil
 }

@@ -81,6 +81,7 @@ type Page struct {
 	Status int
 	URL    *url.URL // after redirects
 	Body   string
+	Header http.Header
 }
 
 // Get fetches u.
@@ -109,7 +110,7 @@ func do(c *http.Client, req *http.Request) (Page, error) {
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return Page{Status: resp.StatusCode, URL: resp.Request.URL, Body: string(b)}, err
+	return Page{Status: resp.StatusCode, URL: resp.Request.URL, Body: string(b), Header: resp.Header}, err
 }
 
 // Submit posts the form of page (its csrf and next fields plus fields) to the path action on
