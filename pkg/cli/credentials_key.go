@@ -86,6 +86,73 @@ func (e *env) keyCommand() *cobra.Command {
 		},
 	}
 	rotate.Flags().IntVar(&batch, "batch", 500, "secrets per transaction")
-	cmd.AddCommand(generate, rotate)
+	cmd.AddCommand(generate, rotate, e.keyStatusCommand())
 	return cmd
+}
+
+// keyState is one row of `key status`: how many secrets one key seals, and what the
+// configuration makes of that key.
+type keyState struct {
+	Key     string `json:"key"` // "plain" for secrets stored before encryption at rest
+	State   string `json:"state"`
+	Secrets int    `json:"secrets"`
+}
+
+// keyStatusCommand answers the question a rotation turns on: may the old key go yet?
+func (e *env) keyStatusCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Count the MFA secrets under each key and say whether the configuration holds it",
+		Long: "States: current (new secrets are sealed with it), previous (still read; rotate, then remove it),\n" +
+			"unknown (not configured: those people cannot use their authenticator app until the key is back),\n" +
+			"plain (stored before encryption at rest; the next serve or rotate encrypts them).\n" +
+			"Exits 1 when any secret is under an unknown key.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			s, err := e.openStore(ctx, false)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			keys, err := e.mfaKeyring()
+			if err != nil {
+				return err
+			}
+			counts, err := s.MFASecretKeys(ctx)
+			if err != nil {
+				return err
+			}
+			states := []keyState{}
+			if keys != nil && counts[keys.CurrentID()] == 0 {
+				states = append(states, keyState{Key: keys.CurrentID(), State: "current"})
+			}
+			unknown := 0
+			for _, id := range slices.Sorted(maps.Keys(counts)) {
+				st := keyState{Key: id, State: "unknown", Secrets: counts[id]}
+				switch {
+				case id == "":
+					st.Key, st.State = "plain", "plain"
+				case keys != nil && id == keys.CurrentID():
+					st.State = "current"
+				case keys != nil && keys.Has(id):
+					st.State = "previous"
+				default:
+					unknown += st.Secrets
+				}
+				states = append(states, st)
+			}
+			t := table{headers: []string{"KEY", "STATE", "SECRETS"}}
+			for _, st := range states {
+				t.rows = append(t.rows, []string{st.Key, st.State, strconv.Itoa(st.Secrets)})
+			}
+			if err := e.print(states, t); err != nil {
+				return err
+			}
+			if unknown > 0 {
+				return fmt.Errorf("%d MFA secrets are under a key the configuration does not hold", unknown)
+			}
+			return nil
+		},
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -157,6 +158,17 @@ func TestKeyGenerateAndRotate(t *testing.T) {
 	both := filepath.Join(t.TempDir(), "both.yaml")
 	writeFile(t, both, "authn:\n  secret_key_file: "+newFile+"\n  previous_secret_keys:\n    - file: "+oldFile+"\n")
 	vars["TENURE_CONFIG"] = both
+	oldID := readKeyID(t, oldFile)
+	status := func(want ...keyState) {
+		t.Helper()
+		r := run(t, vars, "-o", "json", "credentials", "key", "status")
+		var got []keyState
+		if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || !slices.Equal(got, want) {
+			t.Errorf("key status: exit %d, %s (%v); want %+v", r.code, r.stdout, err, want)
+		}
+	}
+	// Mid-rotation: the new key is current and seals nothing yet; the old one still must stay.
+	status(keyState{newID, "current", 0}, keyState{oldID, "previous", 1})
 	r = run(t, vars, "-o", "json", "credentials", "key", "rotate", "--batch", "1")
 	if r.code != ExitOK {
 		t.Fatalf("key rotate: exit %d, stderr %q", r.code, r.stderr)
@@ -168,6 +180,7 @@ func TestKeyGenerateAndRotate(t *testing.T) {
 	if raw := rawTOTP(t, db, id); !strings.HasPrefix(raw, secretbox.KeyPrefix(newID)) {
 		t.Errorf("after rotation the column holds %q, want it under the new key", raw)
 	}
+	status(keyState{newID, "current", 1}) // the old key may go
 
 	e := &env{getenv: os.Getenv, logger: slog.New(slog.DiscardHandler)}
 	e.cfg.DB, e.cfg.Authn.SecretKeyFile = db, newFile
@@ -186,6 +199,9 @@ func TestKeyGenerateAndRotate(t *testing.T) {
 	oldOnly := filepath.Join(t.TempDir(), "old.yaml")
 	writeFile(t, oldOnly, "authn:\n  secret_key_file: "+oldFile+"\n")
 	vars["TENURE_CONFIG"] = oldOnly
+	if r := run(t, vars, "credentials", "key", "status"); r.code != ExitError || !strings.Contains(r.stdout, newID+"  unknown") {
+		t.Errorf("key status with only the retired key: exit %d\n%s%s; want the new key unknown and exit 1", r.code, r.stdout, r.stderr)
+	}
 	if r := run(t, vars, "serve", "--listen", freePort(t)); r.code != ExitError || !strings.Contains(r.stderr, newID) {
 		t.Errorf("serve with only the retired key: exit %d, stderr %q; want a refusal naming key %s", r.code, r.stderr, newID)
 	}
