@@ -79,7 +79,10 @@ func (e *env) serveCommand() *cobra.Command {
 				e.logger.Info("HR webhook off: set hr.webhook.token_env or hr.webhook.secret_env to enable POST /api/v1/hr/events")
 			}
 
-			if srvCfg.SCIM, err = server.NewSCIM(server.SCIMConfig{Directory: s, Engine: eng, Clock: e.clock, Logger: e.logger}); err != nil {
+			// Token buckets run on the wall clock, like the provisioning gates: they are real
+			// waiting, not dates to store.
+			limits := server.NewTokenLimiter(e.cfg.HTTP.TokenRatePerSecond(), nil)
+			if srvCfg.SCIM, err = server.NewSCIM(server.SCIMConfig{Directory: s, Engine: eng, Clock: e.clock, Limits: limits, Logger: e.logger}); err != nil {
 				return err
 			}
 
@@ -87,6 +90,7 @@ func (e *env) serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			apiCfg.Limits = limits
 			if srvCfg.Admin, err = server.NewAdminAPI(*apiCfg); err != nil {
 				return err
 			}

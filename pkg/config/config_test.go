@@ -67,3 +67,11 @@ func TestOutboxRetention(t *testing.T) {
 		}
 	}
 }
+
+func TestTokenRate(t *testing.T) {
+	for rate, want := range map[float64]float64{0: DefaultTokenRate, 5: 5, -1: 0} {
+		if got := (HTTP{TokenRate: rate}).TokenRatePerSecond(); got != want {
+			t.Errorf("TokenRatePerSecond(%v) = %v; want %v", rate, got, want)
+		}
+	}
+}

@@ -17,9 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/elimity-com/scim"
 	scimerr "github.com/elimity-com/scim/errors"
@@ -103,7 +106,9 @@ type Config struct {
 	WithActor func(ctx context.Context, actor string) context.Context
 	// MaxResults caps a list page; 100 when zero.
 	MaxResults int
-	Logger     *slog.Logger
+	// Allow, when set, paces requests by token name: false answers 429 with Retry-After.
+	Allow  func(token string) (bool, time.Duration)
+	Logger *slog.Logger
 }
 
 // Provider serves the SCIM API.
@@ -174,6 +179,14 @@ func (p *Provider) Handler() http.Handler {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tenure-scim"`)
 			writeError(w, err)
 			return
+		}
+		if p.cfg.Allow != nil {
+			if ok, wait := p.cfg.Allow(tok.Name); !ok {
+				secs := max(1, int(math.Ceil(wait.Seconds())))
+				w.Header().Set("Retry-After", strconv.Itoa(secs))
+				writeError(w, scimError(http.StatusTooManyRequests, "", fmt.Sprintf("Token %s is over its request rate; retry after %d s.", tok.Name, secs)))
+				return
+			}
 		}
 		r = r.WithContext(p.cfg.WithActor(r.Context(), "scim:"+tok.Name))
 		path := strings.TrimPrefix(r.URL.Path, "/v2")

@@ -40,7 +40,9 @@ type AdminAPIConfig struct {
 	Clock   func() time.Time
 	// Location is hr.time_zone: a report's as_of date ends at midnight there.
 	Location *time.Location
-	Logger   *slog.Logger
+	// Limits paces each token (NewTokenLimiter); nil for no limit.
+	Limits *TokenLimiter
+	Logger *slog.Logger
 }
 
 // NewAPIToken returns a fresh admin API token and the hash to store for it.
@@ -114,6 +116,11 @@ func (a *adminAPI) authenticate(next http.Handler) http.Handler {
 		}
 		if err != nil {
 			a.internal(w, "reading API tokens", err)
+			return
+		}
+		if ok, wait := a.cfg.Limits.Allow("api:" + tok.Name); !ok {
+			w.Header().Set("Retry-After", retryAfter(wait))
+			writeProblem(w, http.StatusTooManyRequests, "token "+tok.Name+" is over its request rate (http.token_rate); retry after "+retryAfter(wait)+" s", "")
 			return
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && tok.Role != directory.RoleAdmin {

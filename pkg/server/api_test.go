@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/tenure-id/tenure/pkg/connector/memconn"
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/directory/sqlstore/sqlstoretest"
 	"github.com/tenure-id/tenure/pkg/identity"
 	"github.com/tenure-id/tenure/pkg/policy"
 	"github.com/tenure-id/tenure/pkg/provision"
@@ -34,17 +34,16 @@ type apiEnv struct {
 
 func newAPIEnv(t *testing.T) *apiEnv {
 	t.Helper()
+	return newAPIEnvWith(t, nil)
+}
+
+// newAPIEnvWith is newAPIEnv with the API's configuration changed by mod.
+func newAPIEnvWith(t *testing.T, mod func(*AdminAPIConfig)) *apiEnv {
+	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	s, err := sqlstore.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "t.db"), sqlstore.Options{Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := sqlstoretest.SQLite(t, sqlstore.Options{Clock: clock})
 	seedCompany(t, s)
 	env := &apiEnv{store: s, tokens: map[string]string{}}
 	for _, tok := range []struct {
@@ -66,12 +65,16 @@ func newAPIEnv(t *testing.T) *apiEnv {
 	env.tokens["scim"] = "tnr_scim_x"
 	load := func() (*policy.Set, error) { return policy.LoadDir(shippedPolicies) }
 	gh := memconn.New(connector.Traits{})
-	h, err := NewAdminAPI(AdminAPIConfig{Store: s, Policy: load, Clock: clock,
+	cfg := AdminAPIConfig{Store: s, Policy: load, Clock: clock,
 		Planner: func(context.Context) (*provision.Planner, error) {
 			set, err := load()
 			return &provision.Planner{Store: s, Policy: set, Clock: clock, Connectors: map[string]connector.Connector{"github": gh},
 				Apps: map[string]config.AppConfig{"github": {}}}, err
-		}})
+		}}
+	if mod != nil {
+		mod(&cfg)
+	}
+	h, err := NewAdminAPI(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,9 @@ type SCIMConfig struct {
 	Directory scimserver.Directory
 	Engine    HRSubmitter
 	// Clock dates the events SCIM writes become; it must be the engine's, so they are due.
-	Clock  func() time.Time
+	Clock func() time.Time
+	// Limits paces each token (NewTokenLimiter); nil for no limit.
+	Limits *TokenLimiter
 	Logger *slog.Logger
 }
 
@@ -31,7 +33,7 @@ func NewSCIM(cfg SCIMConfig) (http.Handler, error) {
 		cfg.Clock = time.Now
 	}
 	p, err := scimserver.New(scimserver.Config{Directory: cfg.Directory, Lifecycle: SCIMLifecycle{Engine: cfg.Engine, Clock: cfg.Clock},
-		WithActor: audit.WithActor, Logger: cfg.Logger})
+		WithActor: audit.WithActor, Logger: cfg.Logger, Allow: func(token string) (bool, time.Duration) { return cfg.Limits.Allow("scim:" + token) }})
 	if err != nil {
 		return nil, err
 	}

@@ -24,12 +24,19 @@ const scimToken = "tnr_scim_test_token"
 
 // scimEnv is a SCIM provider over a real SQLite directory and lifecycle engine.
 type scimEnv struct {
-	url   string
-	store *sqlstore.Store
-	now   time.Time
+	url    string
+	store  *sqlstore.Store
+	now    time.Time
+	header http.Header // of the last response
 }
 
 func newSCIMEnv(t *testing.T) *scimEnv {
+	t.Helper()
+	return newSCIMEnvWith(t, nil)
+}
+
+// newSCIMEnvWith is newSCIMEnv with the provider's configuration changed by mod.
+func newSCIMEnvWith(t *testing.T, mod func(*SCIMConfig)) *scimEnv {
 	t.Helper()
 	ctx := context.Background()
 	env := &scimEnv{now: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)}
@@ -39,7 +46,11 @@ func newSCIMEnv(t *testing.T) *scimEnv {
 		t.Fatal(err)
 	}
 	eng := lifecycle.New(s, lifecycle.Options{Clock: clock, Naming: lifecycle.Naming{Domain: "piedpiper.test"}, LeaveTime: 17 * time.Hour})
-	h, err := NewSCIM(SCIMConfig{Directory: s, Engine: eng, Clock: clock})
+	cfg := SCIMConfig{Directory: s, Engine: eng, Clock: clock}
+	if mod != nil {
+		mod(&cfg)
+	}
+	h, err := NewSCIM(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +88,7 @@ func (e *scimEnv) do(t *testing.T, r scimReq) (int, map[string]any) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
+	e.header = resp.Header
 	raw, _ := io.ReadAll(resp.Body)
 	var body map[string]any
 	if len(bytes.TrimSpace(raw)) > 0 {
