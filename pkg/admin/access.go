@@ -223,17 +223,15 @@ func RevokeException(ctx context.Context, s ExceptionStore, id, reason string) (
 	if !nonEmpty(reason) {
 		return identity.Grant{}, usage("reason", "reason is required: say why the exception ends early")
 	}
-	grants, err := s.ListGrants(ctx, directory.GrantFilter{Source: identity.FromException})
+	grants, err := s.ListGrants(ctx, directory.GrantFilter{ID: id, Source: identity.FromException})
 	if err != nil {
 		return identity.Grant{}, err
 	}
-	for _, g := range grants {
-		if g.ID == id {
-			if err := s.DeleteGrant(audit.WithReason(ctx, reason), id); err != nil {
-				return identity.Grant{}, err
-			}
-			return g, nil
-		}
+	if len(grants) == 0 {
+		return identity.Grant{}, &identity.NotFoundError{Kind: "exception", Key: id}
 	}
-	return identity.Grant{}, &identity.NotFoundError{Kind: "exception", Key: id}
+	if err := s.DeleteGrant(audit.WithReason(ctx, reason), id); err != nil {
+		return identity.Grant{}, err
+	}
+	return grants[0], nil
 }

@@ -94,6 +94,7 @@ type Grants interface {
 
 // GrantFilter narrows ListGrants. Zero values do not filter.
 type GrantFilter struct {
+	ID       string // one grant
 	PersonID string
 	App      string
 	Source   identity.GrantSource

@@ -303,6 +303,12 @@ func testGrantDelete(t *testing.T, s directory.Store) {
 	if !equalStrings(grantIDs(got), ids[1:]) {
 		t.Errorf("ListGrants after delete = %v, want %v", grantIDs(got), ids[1:])
 	}
+	if one, err := s.ListGrants(ctx, directory.GrantFilter{ID: ids[1]}); err != nil || !equalStrings(grantIDs(one), ids[1:2]) {
+		t.Errorf("ListGrants by ID = %v, %v; want only %s", grantIDs(one), err, ids[1])
+	}
+	if none, err := s.ListGrants(ctx, directory.GrantFilter{ID: ids[0]}); err != nil || len(none) != 0 {
+		t.Errorf("ListGrants by a deleted grant's ID = %v, %v; want none", grantIDs(none), err)
+	}
 	wantErrIs(t, s.DeleteGrant(ctx, ids[0]), identity.ErrNotFound, "DeleteGrant(already deleted)")
 	wantErrIs(t, s.DeleteGrant(ctx, "no-such-grant"), identity.ErrNotFound, "DeleteGrant(unknown)")
 }

@@ -47,6 +47,9 @@ func (s *Store) CreateGrant(ctx context.Context, g identity.Grant) (identity.Gra
 // ListGrants returns grants by app, entitlement and time granted.
 func (s *Store) ListGrants(ctx context.Context, f directory.GrantFilter) ([]identity.Grant, error) {
 	q := s.read(ctx)
+	if f.ID != "" {
+		q = q.Where("id = ?", f.ID)
+	}
 	if f.PersonID != "" {
 		q = q.Where("person_id = ?", f.PersonID)
 	}
