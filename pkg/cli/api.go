@@ -44,7 +44,7 @@ func (e *env) apiTokenCreateCommand() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			token, hash := server.NewAPIToken()
+			token, hash := directory.NewToken(directory.TokenAPI)
 			_, err = s.CreateToken(e.actorContext(ctx), directory.Token{Kind: directory.TokenAPI, Name: name, Role: r, Hash: hash})
 			if errors.Is(err, identity.ErrConflict) {
 				return fmt.Errorf("an API token named %q exists: revoke it first (tenure api token revoke %s) or choose another name", name, name)

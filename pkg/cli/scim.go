@@ -9,7 +9,6 @@ import (
 
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/identity"
-	"github.com/tenure-id/tenure/pkg/scimserver"
 )
 
 func (e *env) scimCommand() *cobra.Command {
@@ -36,7 +35,7 @@ func (e *env) scimTokenCreateCommand() *cobra.Command {
 				return err
 			}
 			defer s.Close()
-			token, hash := scimserver.NewToken()
+			token, hash := directory.NewToken(directory.TokenSCIM)
 			_, err = s.CreateSCIMToken(e.actorContext(ctx), directory.SCIMToken{Name: name, Hash: hash})
 			if errors.Is(err, identity.ErrConflict) {
 				return fmt.Errorf("a SCIM token named %q exists: revoke it first (tenure scim token revoke %s) or choose another name", name, name)

@@ -10,9 +10,6 @@ package scimserver
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -150,21 +147,6 @@ func New(cfg Config) (*Provider, error) {
 	return p, nil
 }
 
-// NewToken returns a fresh bearer token and the hash to store for it.
-func NewToken() (token, hash string) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails (crypto/rand panics rather than returning short)
-	token = "tnr_scim_" + hex.EncodeToString(b)
-	return token, HashToken(token)
-}
-
-// HashToken is the stored form of a token: hex SHA-256. Tokens are 32 random bytes, so no
-// slow hash is needed against guessing.
-func HashToken(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
-}
-
 // The RFC 7644 filter grammar has no "emails[type eq "work"].value eq X" (that is a PATCH
 // path), but clients send it; it means the value path below.
 var workEmailFilter = regexp.MustCompile(`(?i)emails\[type eq "work"\]\.value eq ("(?:[^"\\]|\\.)*")`)
@@ -213,7 +195,7 @@ func (p *Provider) authenticate(r *http.Request) (directory.SCIMToken, error) {
 	if !ok || strings.TrimSpace(raw) == "" {
 		return directory.SCIMToken{}, scimError(http.StatusUnauthorized, "", "Authorization required: Bearer token (create one with `tenure scim token create`).")
 	}
-	tok, err := p.cfg.Directory.UseSCIMToken(r.Context(), HashToken(strings.TrimSpace(raw)))
+	tok, err := p.cfg.Directory.UseSCIMToken(r.Context(), directory.HashToken(strings.TrimSpace(raw)))
 	switch {
 	case errors.Is(err, identity.ErrNotFound):
 		return tok, scimError(http.StatusUnauthorized, "", "The bearer token is unknown or revoked.")

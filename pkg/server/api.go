@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -15,7 +13,6 @@ import (
 	"github.com/tenure-id/tenure/pkg/directory"
 	"github.com/tenure-id/tenure/pkg/policy"
 	"github.com/tenure-id/tenure/pkg/provision"
-	"github.com/tenure-id/tenure/pkg/scimserver"
 )
 
 // AdminStore is what the admin API reads and writes.
@@ -43,14 +40,6 @@ type AdminAPIConfig struct {
 	// Limits paces each token (NewTokenLimiter); nil for no limit.
 	Limits *TokenLimiter
 	Logger *slog.Logger
-}
-
-// NewAPIToken returns a fresh admin API token and the hash to store for it.
-func NewAPIToken() (token, hash string) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // never fails (crypto/rand panics rather than returning short)
-	token = "tnr_api_" + hex.EncodeToString(b)
-	return token, scimserver.HashToken(token)
 }
 
 type adminAPI struct{ cfg AdminAPIConfig }
@@ -109,7 +98,7 @@ func (a *adminAPI) authenticate(next http.Handler) http.Handler {
 			unauthorized(w, "Authorization required: Bearer token (create one with `tenure api token create`)")
 			return
 		}
-		tok, err := a.cfg.Store.UseToken(r.Context(), directory.TokenAPI, scimserver.HashToken(raw))
+		tok, err := a.cfg.Store.UseToken(r.Context(), directory.TokenAPI, directory.HashToken(raw))
 		if errors.Is(err, errNotFound) {
 			unauthorized(w, "the bearer token is unknown or revoked")
 			return

@@ -19,7 +19,6 @@ import (
 	"github.com/tenure-id/tenure/pkg/identity"
 	"github.com/tenure-id/tenure/pkg/policy"
 	"github.com/tenure-id/tenure/pkg/provision"
-	"github.com/tenure-id/tenure/pkg/scimserver"
 )
 
 const shippedPolicies = "../../policies"
@@ -50,7 +49,7 @@ func newAPIEnvWith(t *testing.T, mod func(*AdminAPIConfig)) *apiEnv {
 		name string
 		role directory.TokenRole
 	}{{"auditor", directory.RoleRead}, {"it", directory.RoleAdmin}, {"gone", directory.RoleAdmin}} {
-		raw, hash := NewAPIToken()
+		raw, hash := directory.NewToken(directory.TokenAPI)
 		if _, err := s.CreateToken(ctx, directory.Token{Kind: directory.TokenAPI, Name: tok.name, Role: tok.role, Hash: hash}); err != nil {
 			t.Fatal(err)
 		}
@@ -59,7 +58,7 @@ func newAPIEnvWith(t *testing.T, mod func(*AdminAPIConfig)) *apiEnv {
 	if err := s.RevokeToken(ctx, directory.TokenAPI, "gone"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateSCIMToken(ctx, directory.SCIMToken{Name: "workday", Hash: scimserver.HashToken("tnr_scim_x")}); err != nil {
+	if _, err := s.CreateSCIMToken(ctx, directory.SCIMToken{Name: "workday", Hash: directory.HashToken("tnr_scim_x")}); err != nil {
 		t.Fatal(err)
 	}
 	env.tokens["scim"] = "tnr_scim_x"

@@ -42,7 +42,7 @@ func newSCIMEnvWith(t *testing.T, mod func(*SCIMConfig)) *scimEnv {
 	env := &scimEnv{now: time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return env.now }
 	s := sqlstoretest.SQLite(t, sqlstore.Options{Clock: clock})
-	if _, err := s.CreateSCIMToken(ctx, directory.SCIMToken{Name: "workday", Hash: scimserver.HashToken(scimToken)}); err != nil {
+	if _, err := s.CreateSCIMToken(ctx, directory.SCIMToken{Name: "workday", Hash: directory.HashToken(scimToken)}); err != nil {
 		t.Fatal(err)
 	}
 	eng := lifecycle.New(s, lifecycle.Options{Clock: clock, Naming: lifecycle.Naming{Domain: "piedpiper.test"}, LeaveTime: 17 * time.Hour})
@@ -152,7 +152,7 @@ func person(t *testing.T, s directory.Store, key string) identity.Person {
 func TestSCIMAuthentication(t *testing.T) {
 	e := newSCIMEnv(t)
 	ctx := audit.WithActor(context.Background(), "cli:test")
-	if _, err := e.store.CreateSCIMToken(ctx, directory.SCIMToken{Name: "old", Hash: scimserver.HashToken("revoked-token")}); err != nil {
+	if _, err := e.store.CreateSCIMToken(ctx, directory.SCIMToken{Name: "old", Hash: directory.HashToken("revoked-token")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.store.RevokeSCIMToken(ctx, "old"); err != nil {
