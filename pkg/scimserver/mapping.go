@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/elimity-com/scim"
 	"github.com/elimity-com/scim/optional"
@@ -30,6 +31,10 @@ type user struct {
 	Division       string
 	Department     string
 	Manager        string // the manager's SCIM id (Tenure person ID)
+	// StartDate and EndDate come from the Tenure extension. A start date is never removed, so
+	// nil means unchanged; EndSet tells a removed end date from one not mentioned.
+	StartDate, EndDate *time.Time
+	EndSet             bool
 }
 
 // orgPath is a person's place in the org tree, by level.
@@ -96,7 +101,8 @@ func (v *view) userOf(p identity.Person) user {
 	return user{UserName: p.Username, ExternalID: p.EmployeeID, EmployeeNumber: p.EmployeeID, Active: &active,
 		GivenName: p.LegalFirstName, FamilyName: p.LegalLastName, NickName: p.PreferredName, Title: p.JobTitle,
 		UserType: string(p.EmploymentType), WorkEmail: p.WorkEmail, CostCenter: p.CostCenter,
-		Organization: path.Organization, Division: path.Division, Department: path.Department, Manager: p.ManagerID}
+		Organization: path.Organization, Division: path.Division, Department: path.Department, Manager: p.ManagerID,
+		StartDate: p.StartDate, EndDate: p.EndDate}
 }
 
 // version is the weak ETag of a person: their stored version.
@@ -137,6 +143,16 @@ func (v *view) resource(ctx context.Context, p identity.Person) (scim.Resource, 
 		ent["manager"] = map[string]any{"value": m.ID, "displayName": m.DisplayName(), "$ref": "Users/" + m.ID}
 	}
 	attrs[EnterpriseSchema] = ent
+	if u.StartDate != nil || u.EndDate != nil {
+		ten := map[string]any{}
+		if u.StartDate != nil {
+			ten["startDate"] = formatDate(u.StartDate)
+		}
+		if u.EndDate != nil {
+			ten["endDate"] = formatDate(u.EndDate)
+		}
+		attrs[TenureSchema] = ten
+	}
 	created, modified := p.CreatedAt, p.UpdatedAt
 	return scim.Resource{ID: p.ID, ExternalID: optional.NewString(p.EmployeeID), Attributes: attrs,
 		Meta: scim.Meta{Created: &created, LastModified: &modified, Version: version(p)}}, nil
@@ -146,20 +162,17 @@ func (v *view) resource(ctx context.Context, p identity.Person) (scim.Resource, 
 // names are case-insensitive (RFC 7643 §2.1); extension attributes come under their URN, or
 // with it as a prefix ("urn:…:User:department").
 func (u *user) walk(m map[string]any) error {
-	ent, core := strings.ToLower(EnterpriseSchema), strings.ToLower(UserSchema)
+	ent, ten, core := strings.ToLower(EnterpriseSchema), strings.ToLower(TenureSchema), strings.ToLower(UserSchema)
 	for k, val := range m {
 		lk := strings.ToLower(k)
 		var err error
 		switch {
-		case lk == ent || lk == core:
+		case lk == ent || lk == ten || lk == core:
 			sub, ok := val.(map[string]any)
 			if !ok && val != nil {
 				return invalidValue("%s: an object is required", k)
 			}
-			prefix := ""
-			if lk == ent {
-				prefix = "ent:"
-			}
+			prefix := map[string]string{ent: "ent:", ten: "ten:"}[lk]
 			for sk, sv := range sub {
 				if err := u.set(prefix+strings.ToLower(sk), sv); err != nil {
 					return err
@@ -167,6 +180,8 @@ func (u *user) walk(m map[string]any) error {
 			}
 		case strings.HasPrefix(lk, ent+":"):
 			err = u.set("ent:"+strings.TrimPrefix(lk, ent+":"), val)
+		case strings.HasPrefix(lk, ten+":"):
+			err = u.set("ten:"+strings.TrimPrefix(lk, ten+":"), val)
 		case strings.HasPrefix(lk, core+":"):
 			err = u.set(strings.TrimPrefix(lk, core+":"), val)
 		default:
@@ -270,6 +285,24 @@ func (u *user) set(key string, val any) error {
 		}
 	case "ent:manager.value":
 		return str(&u.Manager)
+	case "ten:startdate":
+		if val == nil {
+			return mutability("startDate: cannot be removed; give another date to move it")
+		}
+		d, err := parseDate("startDate", val)
+		if err != nil {
+			return err
+		}
+		u.StartDate = d
+		return nil
+	case "ten:enddate":
+		u.EndDate, u.EndSet = nil, true
+		if val == nil {
+			return nil
+		}
+		d, err := parseDate("endDate", val)
+		u.EndDate = d
+		return err
 	}
 	return nil // not held by Tenure (id, meta, schemas, phoneNumbers, ...)
 }

@@ -71,6 +71,8 @@ func pathKey(p filter.Path) (string, bool) {
 		switch strings.ToLower(*ap.URIPrefix) {
 		case strings.ToLower(EnterpriseSchema):
 			prefix = "ent:"
+		case strings.ToLower(TenureSchema):
+			prefix = "ten:"
 		case strings.ToLower(UserSchema):
 		default:
 			return "", false

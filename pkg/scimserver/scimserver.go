@@ -68,10 +68,23 @@ type Change struct {
 	Team           string
 	// ManagerEmployeeID is the manager's employee ID; empty for none.
 	ManagerEmployeeID string
+	// StartDate ahead makes a hire a pre-hire, and moves a pre-hire's start; nil is none.
+	// EndDate ends a contract; nil is none.
+	StartDate, EndDate *time.Time
+}
+
+// sameChange reports whether a and b are the same; dates are compared as instants, since
+// equal days may be held in different locations.
+func sameChange(a, b Change) bool {
+	if !sameDate(a.StartDate, b.StartDate) || !sameDate(a.EndDate, b.EndDate) {
+		return false
+	}
+	a.StartDate, a.EndDate, b.StartDate, b.EndDate = nil, nil, nil, nil
+	return a == b
 }
 
 // Lifecycle is how SCIM writes reach the directory: as HR events through the lifecycle engine,
-// effective now. Errors matching ErrRejected or ErrHeld are the client's to fix; others are
+// effective now (a start date ahead makes a hire a pre-hire, as an HR hire dated so would). Errors matching ErrRejected or ErrHeld are the client's to fix; others are
 // the server's.
 type Lifecycle interface {
 	Hire(ctx context.Context, c Change) error
@@ -104,7 +117,9 @@ type Config struct {
 	// MaxResults caps a list page; 100 when zero.
 	MaxResults int
 	// Allow, when set, paces requests by token name: false answers 429 with Retry-After.
-	Allow  func(token string) (bool, time.Duration)
+	Allow func(token string) (bool, time.Duration)
+	// Clock tells whether a start date is ahead; it must be the lifecycle's. time.Now when nil.
+	Clock  func() time.Time
 	Logger *slog.Logger
 }
 
@@ -125,6 +140,9 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
 	if cfg.WithActor == nil {
 		cfg.WithActor = func(ctx context.Context, _ string) context.Context { return ctx }
 	}
@@ -134,7 +152,7 @@ func New(cfg Config) (*Provider, error) {
 		ResourceTypes: []scim.ResourceType{
 			{ID: optional.NewString("User"), Name: "User", Endpoint: "/Users", Description: optional.NewString("People in Tenure's directory"),
 				Schema:           schema.CoreUserSchema(),
-				SchemaExtensions: []scim.SchemaExtension{{Schema: schema.ExtensionEnterpriseUser()}},
+				SchemaExtensions: []scim.SchemaExtension{{Schema: schema.ExtensionEnterpriseUser()}, {Schema: tenureUserSchema()}},
 				Handler:          &users{p: p}},
 			{ID: optional.NewString("Group"), Name: "Group", Endpoint: "/Groups", Description: optional.NewString("Directory groups (read-only)"),
 				Schema: schema.CoreGroupSchema(), Handler: &groups{p: p}},

@@ -60,8 +60,10 @@ func (h *users) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Res
 	if emp == "" {
 		return scim.Resource{}, invalidValue("externalId (or the enterprise employeeNumber) is required: it is the employee ID")
 	}
-	if u.Active != nil && !*u.Active {
-		return scim.Resource{}, invalidValue("active: a new user starts active; people who have not started yet are recorded as pre-hires through HR")
+	// Who has not started yet is a pre-hire until their start date, which the start date
+	// alone decides: active on a new user is only checked to have one.
+	if u.Active != nil && !*u.Active && u.StartDate == nil {
+		return scim.Resource{}, invalidValue("active: false needs startDate (in %s): a user who has not started yet is a pre-hire until that day", TenureSchema)
 	}
 	if held, ok, err := h.holder(ctx, emp); err != nil {
 		return scim.Resource{}, err
@@ -171,6 +173,16 @@ func (h *users) update(ctx context.Context, v *view, cur identity.Person, u user
 	if u.WorkEmail == "" {
 		u.WorkEmail = cur.WorkEmail // the lifecycle changes a work email but never removes it
 	}
+	if u.StartDate == nil {
+		u.StartDate = cur.StartDate
+	}
+	if !u.EndSet {
+		u.EndDate = cur.EndDate // clients unaware of the extension must not end a contract early
+	}
+	if cur.Status != identity.PreHire && !sameDate(u.StartDate, cur.StartDate) && h.p.ahead(u.StartDate) {
+		return scim.Resource{}, invalidValue("startDate: Users/%s has already started (%s); a start date ahead would not make them a pre-hire again",
+			cur.ID, cur.Status)
+	}
 	c, err := h.change(ctx, v, cur, u, cur.EmployeeID)
 	if err != nil {
 		return scim.Resource{}, err
@@ -178,6 +190,9 @@ func (h *users) update(ctx context.Context, v *view, cur identity.Person, u user
 	lc := h.p.cfg.Lifecycle
 	wantActive, isActive := *u.Active, *was.Active
 	switch {
+	case cur.Status == identity.PreHire:
+		// A pre-hire's active follows their start date: moving it to today starts them.
+		err = lc.Change(ctx, c)
 	case wantActive && !isActive && cur.Status == identity.Terminated:
 		err = lc.Rehire(ctx, c)
 	case wantActive && !isActive && cur.Status == identity.OnLeave:
@@ -187,7 +202,7 @@ func (h *users) update(ctx context.Context, v *view, cur identity.Person, u user
 	case wantActive && !isActive:
 		err = mutability("active: a %s person becomes active through HR (start date, reinstatement), not over SCIM", cur.Status)
 	case cur.Status == identity.Terminated:
-		if c == h.currentChange(ctx, v, cur) {
+		if sameChange(c, h.currentChange(ctx, v, cur)) {
 			break
 		}
 		err = mutability("Users/%s is terminated: set active to true to rehire them, with these changes", cur.ID)
@@ -212,7 +227,8 @@ func (h *users) currentChange(ctx context.Context, v *view, p identity.Person) C
 	path := v.path(p.OrgUnitID)
 	c := Change{EmployeeID: p.EmployeeID, Username: p.Username, FirstName: p.LegalFirstName, LastName: p.LegalLastName,
 		PreferredName: p.PreferredName, WorkEmail: p.WorkEmail, EmploymentType: p.EmploymentType, JobTitle: p.JobTitle,
-		CostCenter: p.CostCenter, Organization: path.Organization, Division: path.Division, Department: path.Department, Team: path.Team}
+		CostCenter: p.CostCenter, Organization: path.Organization, Division: path.Division, Department: path.Department, Team: path.Team,
+		StartDate: p.StartDate, EndDate: p.EndDate}
 	if p.ManagerID != "" {
 		if m, err := v.manager(ctx, p.ManagerID); err == nil {
 			c.ManagerEmployeeID = m.EmployeeID
@@ -259,7 +275,10 @@ func (h *users) change(ctx context.Context, v *view, cur identity.Person, u user
 			return Change{}, uniqueness("%s: %q is already used by Users/%s", k.attr, k.val, held.ID)
 		}
 	}
-	c := Change{EmployeeID: emp, Username: strings.ToLower(u.UserName), FirstName: u.GivenName, LastName: u.FamilyName,
+	if u.StartDate != nil && u.EndDate != nil && u.EndDate.Before(*u.StartDate) {
+		return Change{}, invalidValue("endDate: %s is before startDate %s", formatDate(u.EndDate), formatDate(u.StartDate))
+	}
+	c := Change{EmployeeID: emp, StartDate: u.StartDate, EndDate: u.EndDate, Username: strings.ToLower(u.UserName), FirstName: u.GivenName, LastName: u.FamilyName,
 		PreferredName: u.NickName, WorkEmail: strings.ToLower(u.WorkEmail), EmploymentType: et, JobTitle: u.Title,
 		CostCenter: u.CostCenter, Organization: u.Organization, Division: u.Division, Department: u.Department}
 	// SCIM has no team: a person keeps theirs while the levels above it stay the same.

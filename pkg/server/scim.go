@@ -33,7 +33,7 @@ func NewSCIM(cfg SCIMConfig) (http.Handler, error) {
 		cfg.Clock = time.Now
 	}
 	p, err := scimserver.New(scimserver.Config{Directory: cfg.Directory, Lifecycle: SCIMLifecycle{Engine: cfg.Engine, Clock: cfg.Clock},
-		WithActor: audit.WithActor, Logger: cfg.Logger, Allow: func(token string) (bool, time.Duration) { return cfg.Limits.Allow("scim:" + token) }})
+		WithActor: audit.WithActor, Clock: cfg.Clock, Logger: cfg.Logger, Allow: func(token string) (bool, time.Duration) { return cfg.Limits.Allow("scim:" + token) }})
 	if err != nil {
 		return nil, err
 	}
@@ -54,6 +54,10 @@ func overlay(d hr.Data, c scimserver.Change) hr.Data {
 	d.FirstName, d.LastName, d.PreferredName, d.WorkEmail = c.FirstName, c.LastName, c.PreferredName, c.WorkEmail
 	d.EmploymentType, d.JobTitle, d.CostCenter, d.ManagerID = c.EmploymentType, c.JobTitle, c.CostCenter, c.ManagerEmployeeID
 	d.Organization, d.Division, d.Department, d.Team = c.Organization, c.Division, c.Department, c.Team
+	if c.StartDate != nil { // as in HR, a start date is moved, never removed
+		d.StartDate = c.StartDate
+	}
+	d.EndDate = c.EndDate
 	return d
 }
 
@@ -91,7 +95,9 @@ func (l SCIMLifecycle) Change(ctx context.Context, c scimserver.Change) error {
 		evs = append(evs, l.event(identity.ManagerChange, c.EmployeeID, next))
 	}
 	if next.FirstName != cur.FirstName || next.LastName != cur.LastName || next.PreferredName != cur.PreferredName ||
-		next.WorkEmail != cur.WorkEmail || next.EmploymentType != cur.EmploymentType || next.CostCenter != cur.CostCenter {
+		next.WorkEmail != cur.WorkEmail || next.EmploymentType != cur.EmploymentType || next.CostCenter != cur.CostCenter ||
+		!sameDay(next.StartDate, cur.StartDate) || !sameDay(next.EndDate, cur.EndDate) {
+		// A pre-hire's changed start date moves their activation, as HR's attribute change does.
 		evs = append(evs, l.event(identity.AttributeChange, c.EmployeeID, next))
 	}
 	return l.submit(ctx, evs...)
@@ -154,4 +160,11 @@ func (l SCIMLifecycle) submit(ctx context.Context, evs ...identity.Event) error 
 		}
 	}
 	return nil
+}
+
+func sameDay(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
 }

@@ -26,6 +26,7 @@ const scimToken = "tnr_scim_test_token"
 type scimEnv struct {
 	url    string
 	store  *sqlstore.Store
+	eng    *lifecycle.Engine
 	now    time.Time
 	header http.Header // of the last response
 }
@@ -56,7 +57,7 @@ func newSCIMEnvWith(t *testing.T, mod func(*SCIMConfig)) *scimEnv {
 	}
 	srv := httptest.NewServer(New(Config{DB: s, SCIM: h}))
 	t.Cleanup(srv.Close)
-	env.url, env.store = srv.URL+"/scim/v2", s
+	env.url, env.store, env.eng = srv.URL+"/scim/v2", s, eng
 	return env
 }
 
