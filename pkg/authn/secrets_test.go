@@ -1,12 +1,10 @@
 package authn_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
 	"github.com/tenure-id/tenure/pkg/identity"
 	"github.com/tenure-id/tenure/pkg/secretbox"
+	"github.com/tenure-id/tenure/pkg/testenv"
 )
 
 func newKeyring(t *testing.T, keys ...secretbox.Key) *secretbox.Keyring {
@@ -42,7 +41,7 @@ func newSecretKey(t *testing.T) secretbox.Key {
 
 // keyedEnv is a sign-in server on the database at url whose store seals with keys (none when
 // nil), its clock at, and its error log in logs.
-func keyedEnv(t *testing.T, url string, keys *secretbox.Keyring, at time.Time, logs *syncBuffer) *env {
+func keyedEnv(t *testing.T, url string, keys *secretbox.Keyring, at time.Time, logs *testenv.SyncBuffer) *env {
 	t.Helper()
 	opt := sqlstore.Options{}
 	if keys != nil {
@@ -55,23 +54,6 @@ func keyedEnv(t *testing.T, url string, keys *secretbox.Keyring, at time.Time, l
 	})
 	e.clock.Add(at.Sub(day1))
 	return e
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func rawColumn(t *testing.T, s *sqlstore.Store, personID string) string {
@@ -130,7 +112,7 @@ func TestTOTPSignInWithSealedSecret(t *testing.T) {
 // in with the owner's authenticator, and the log says why.
 func TestSealedSecretMovedToAnotherPersonRefused(t *testing.T) {
 	url := "sqlite://" + filepath.Join(t.TempDir(), "t.db")
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	e := keyedEnv(t, url, newKeyring(t, newSecretKey(t)), day1, logs)
 	alice := e.hire("PP001", "Alice", "Liddell")
 	bob := e.hire("PP002", "Bob", "Builder")

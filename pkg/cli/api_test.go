@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -9,8 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
 )
 
 // apiGet calls the served admin API and returns the status and body.
@@ -93,18 +90,8 @@ func TestAPITokenOpensServedAdminAPI(t *testing.T) {
 
 func checkTokenAudit(t *testing.T, db, token string) {
 	t.Helper()
-	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, db, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	recs, err := s.AuditRecords(ctx, 0, 100000)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	for _, r := range recs {
+	for _, r := range auditLog(t, db) {
 		if strings.Contains(string(r.Before)+string(r.After), token) {
 			t.Fatalf("audit record %d holds the token", r.Seq)
 		}

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"context"
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tenure-id/tenure/pkg/audit"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
+	"github.com/tenure-id/tenure/pkg/identity"
 )
 
 // auditedCompany is the small seeded company, whose creation wrote the audit log.
@@ -32,6 +37,33 @@ func rawSQL(t *testing.T, db string) *sql.DB {
 	}
 	t.Cleanup(func() { raw.Close() })
 	return raw
+}
+
+// auditLog is the database's whole audit log; the test fails unless its chain verifies.
+func auditLog(t *testing.T, db string) []identity.AuditRecord {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlstore.Open(ctx, db, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var recs []identity.AuditRecord
+	var v audit.Verifier
+	next := audit.Pages(ctx, s, 0, 0)
+	for {
+		r, err := next()
+		if errors.Is(err, io.EOF) {
+			return recs
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := v.Next(r); err != nil {
+			t.Fatalf("audit chain: %v", err)
+		}
+		recs = append(recs, r)
+	}
 }
 
 var headLine = regexp.MustCompile(`^audit chain verified: (\d+) records from record 1 to record (\d+)(, 1 anchor\(s\) matched)?\nkeep this head and pass it as --anchor next time:\n(\S+)\n$`)

@@ -1,15 +1,11 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"syscall"
 	"testing"
-
-	"github.com/tenure-id/tenure/pkg/audit"
-	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
 )
 
 func lastLine(s string) string {
@@ -99,22 +95,8 @@ func TestSCIMTokenOpensServedProvider(t *testing.T) {
 // that the token itself is nowhere in it.
 func checkSCIMAudit(t *testing.T, db, token string) {
 	t.Helper()
-	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, db, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	recs, err := s.AuditRecords(ctx, 0, 100000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v audit.Verifier
 	byActor := map[string]int{}
-	for _, r := range recs {
-		if err := v.Next(r); err != nil {
-			t.Fatalf("audit chain: %v", err)
-		}
+	for _, r := range auditLog(t, db) {
 		if strings.Contains(string(r.Before)+string(r.After)+r.Reason, token) {
 			t.Fatalf("audit record %d holds the token", r.Seq)
 		}

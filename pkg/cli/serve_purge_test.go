@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -19,6 +18,7 @@ import (
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore"
 	"github.com/tenure-id/tenure/pkg/directory/sqlstore/sqlstoretest"
 	"github.com/tenure-id/tenure/pkg/identity"
+	"github.com/tenure-id/tenure/pkg/testenv"
 )
 
 func sha(s string) string {
@@ -53,24 +53,6 @@ func seedSignInRows(t *testing.T, s *sqlstore.Store, now time.Time) {
 	}
 }
 
-// syncBuffer is a log sink the purge goroutine and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // The leader's purge job decides what is dead by the clock it is given: with the clock stopped
 // years before the real one, the dead rows go, the live ones stay (the real clock would have
 // taken them too), and the run logs its counts.
@@ -84,7 +66,7 @@ func TestAuthnPurgeJobUsesTheInjectedClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	stop := startAuthnPurge(ctx, m, time.Hour, slog.New(slog.NewTextHandler(&logs, nil)))
 	stop() // waits for the run made on becoming leader
 
@@ -144,7 +126,7 @@ func (p *purgeCalls) PurgeOps(_ context.Context, before time.Time) (int, error) 
 func TestOutboxPurgeJob(t *testing.T) {
 	now := time.Date(2020, 5, 1, 12, 0, 0, 0, time.UTC)
 	var calls purgeCalls
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	stop := startOutboxPurge(context.Background(), &calls, 30*24*time.Hour, time.Hour, func() time.Time { return now },
 		slog.New(slog.NewTextHandler(&logs, nil)))
 	stop() // waits for the first run
